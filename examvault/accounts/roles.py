@@ -1,0 +1,41 @@
+"""The permission matrix, in one place. The CLI and the HTTP API both ask `allowed()`."""
+
+from __future__ import annotations
+
+ROLES = (
+    "custodian",
+    "author",
+    "reviewer",
+    "approver",
+    "assembler",
+    "printer",
+    "examiner",
+    "exam_admin",
+    "supervisor",
+    "admin",
+)
+
+_META_READERS = frozenset({"custodian", "author", "reviewer", "approver", "assembler", "supervisor", "admin"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # Metadata only (codes, types, points, difficulty, status): never content.
+    "item.list": _META_READERS,
+    # Decrypted stems, options, answers, rubrics. Supervisors audit, they never read items.
+    "item.read": frozenset({"custodian", "author", "reviewer", "approver"}),
+    "item.write": frozenset({"custodian", "author"}),
+    "item.submit": frozenset({"custodian", "author"}),
+    "item.review": frozenset({"reviewer"}),
+    "item.activate": frozenset({"custodian", "approver"}),
+    "item.retire": frozenset({"custodian"}),
+    "item.export": frozenset({"custodian"}),
+    "outline.read": _META_READERS | {"exam_admin"},
+    "outline.write": frozenset({"custodian"}),
+    "keys.manage": frozenset({"custodian", "admin"}),
+    "audit.read": frozenset({"supervisor", "admin"}),
+    "bank.backup": frozenset({"custodian", "admin"}),
+    "user.manage": frozenset({"admin"}),
+}
+
+
+def allowed(roles: set[str] | frozenset[str], permission: str) -> bool:
+    return bool(PERMISSIONS[permission] & set(roles))

@@ -1,0 +1,692 @@
+"""The `examvault` command: parses arguments and calls service functions, nothing more.
+
+Every listing takes --json and then prints one JSON document on stdout and nothing
+else; progress bars and notes go to stderr. Errors print one message and exit
+non-zero; a traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from examvault import __version__, db
+from examvault.bank import Bank
+from examvault.errors import ExamvaultError, UnlockError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+class State:
+    def __init__(self, db_arg: str | None, user: str | None, passphrase_file: Path | None, shares: tuple[Path, ...], debug: bool) -> None:
+        self.url = db.resolve_url(db_arg)
+        self.user = user
+        self.passphrase_file = passphrase_file
+        self.shares = shares
+        self.debug = debug
+        self._bank: Bank | None = None
+
+    def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase") -> str:
+        if self.passphrase_file:
+            return self.passphrase_file.read_text("utf-8").rstrip("\r\n")
+        env = os.environ.get("EXAMVAULT_PASSPHRASE")
+        if env:
+            return env
+        if not sys.stdin.isatty():
+            raise UnlockError("no passphrase: set EXAMVAULT_PASSPHRASE, pass --passphrase-file, or run in a terminal")
+        first = getpass.getpass(f"{prompt}: ")
+        if confirm and getpass.getpass(f"{prompt} (again): ") != first:
+            raise UnlockError("the two passphrases differ")
+        return first
+
+    def unlocker(self) -> Callable[[Any], Any]:
+        from examvault.crypto import keyring
+        from examvault.crypto.shares import ShareText
+
+        shares = list(self.shares)
+        env_shares = os.environ.get("EXAMVAULT_SHARES")
+        if not shares and env_shares:
+            shares = [Path(p) for p in env_shares.split(os.pathsep) if p]
+        if shares:
+            texts = []
+            for p in shares:
+                try:
+                    texts.append(ShareText(p.name, p.read_text("utf-8")))
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise UnlockError(f"cannot read share file {p}: {exc.__class__.__name__}") from None
+            return lambda session: keyring.unlock_with_shares(session, texts)
+        return lambda session: keyring.unlock_with_passphrase(session, self.passphrase())
+
+    @property
+    def bank(self) -> Bank:
+        if self._bank is None:
+            self._bank = Bank.open(self.url, actor=self.user, unlocker=self.unlocker())
+        return self._bank
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+    t = Table(*columns, title=title, show_lines=False)
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    out.print(t)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="examvault")
+@click.option("--db", "db_arg", metavar="PATH|URL", help="Bank database (default: EXAMVAULT_DB or ./examvault.db).")
+@click.option("--user", envvar="EXAMVAULT_USER", help="Acting user (default: EXAMVAULT_USER).")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the passphrase from this file.")
+@click.option("--share", "shares", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A Shamir share file (repeat k times) instead of the passphrase.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, db_arg: str | None, user: str | None, passphrase_file: Path | None, shares: tuple[Path, ...], debug: bool) -> None:
+    """examvault — secure item bank and paper assembly for 职业技能等级认定."""
+    ctx.obj = State(db_arg, user, passphrase_file, shares, debug)
+    ctx.call_on_close(lambda: ctx.obj._bank and ctx.obj._bank.close())
+
+
+# ------------------------------------------------------------------ init / db / users
+
+
+@cli.command()
+@click.option("--institution", default="", help="Name of the evaluation institution.")
+@click.option("--admin", "admin_name", default="admin", show_default=True, help="First user, with the admin role.")
+@click.option("--admin-roles", default="admin,custodian", show_default=True, help="Roles of the first user.")
+@pass_state
+def init(state: State, institution: str, admin_name: str, admin_roles: str) -> None:
+    """Create a new bank: schema, root key and domain keys, and the first user."""
+    from examvault.setup import init_bank
+
+    info = init_bank(state.url, state.passphrase(confirm=True, prompt="New passphrase"), institution=institution,
+                     admin=admin_name, admin_roles=[r.strip() for r in admin_roles.split(",") if r.strip()])  # fmt: skip
+    err.print(f"created bank {info['bank_id']} at {state.url}; first user {admin_name!r}")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_state
+def db_upgrade(state: State, revision: str) -> None:
+    """Migrate the bank's schema (Alembic)."""
+    engine = db.open_engine(state.url)
+    before = db.current_revision(engine)
+    db.upgrade(engine, revision)
+    after = db.current_revision(engine)
+    engine.dispose()
+    err.print(f"schema {before or '(empty)'} → {after}")
+
+
+@db_group.command("current")
+@pass_state
+def db_current(state: State) -> None:
+    """Print the schema revision."""
+    engine = db.open_engine(state.url)
+    click.echo(f"{db.current_revision(engine) or '(empty)'} (head {db.head_revision()})")
+    engine.dispose()
+
+
+@cli.group()
+def user() -> None:
+    """Users and their roles."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="Repeat for several roles.")
+@click.option("--name", "display_name", default="", help="Display name, e.g. 王建国.")
+@pass_state
+def user_add(state: State, username: str, roles: tuple[str, ...], display_name: str) -> None:
+    """Add a user (admin only)."""
+    from examvault.accounts.service import add_user, audit
+
+    bank = state.bank
+    with bank.transaction() as session:
+        actor = bank.actor(session, "user.manage")
+        u = add_user(session, username, roles, display_name)
+        audit(session, actor, "user.add", "user", username, roles=sorted(u.roles))
+    err.print(f"added {username} ({', '.join(sorted(roles))})")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def user_list(state: State, as_json: bool) -> None:
+    """List users."""
+    from examvault.accounts.service import list_users
+
+    bank = state.bank
+    with bank.transaction() as session:
+        bank.actor(session, "user.manage")
+        rows = [{"username": u.username, "name": u.display_name, "roles": sorted(u.roles), "active": u.active} for u in list_users(session)]
+    if as_json:
+        emit_json(rows)
+    else:
+        table(["username", "name", "roles", "active"], [[r["username"], r["name"], ",".join(r["roles"]), r["active"]] for r in rows])
+
+
+# ------------------------------------------------------------------ outlines
+
+
+@cli.group()
+def outline() -> None:
+    """Outlines (鉴定要素细目表)."""
+
+
+@outline.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate only; change nothing.")
+@click.option("--encoding", help="CSV encoding if not UTF-8, e.g. gb18030.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def outline_import(state: State, file: Path, dry_run: bool, encoding: str | None, as_json: bool) -> None:
+    """Import outlines from xlsx, csv or json (one or more occupation × level × kind)."""
+    from examvault.itembank.outlines import import_outline
+
+    report = import_outline(state.bank, file, dry_run=dry_run, encoding=encoding)
+    if as_json:
+        emit_json({"dry_run": report.dry_run, "outlines": report.outlines})
+        return
+    verb = "would import" if dry_run else "imported"
+    for o in report.outlines:
+        err.print(f"{verb} {o['occupation']} level {o['level']} {o['kind']} (revision {o['revision']}): "
+                  f"{o['ranges']} ranges, {o['points']} points (X {o['importance']['X']} / Y {o['importance']['Y']} / Z {o['importance']['Z']})")  # fmt: skip
+
+
+@outline.command("show")
+@click.argument("occupation")
+@click.argument("level", type=int)
+@click.option("--kind", type=click.Choice(["theory", "skill"]), default="theory", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def outline_show(state: State, occupation: str, level: int, kind: str, as_json: bool) -> None:
+    """Show an outline as a tree, with active items per point."""
+    from rich.tree import Tree
+
+    from examvault.itembank.outlines import outline_tree
+
+    tree = outline_tree(state.bank, occupation, level, kind)
+    if as_json:
+        emit_json(tree)
+        return
+    root = Tree(f"{tree['occupation']} {tree['occupation_name']} level {tree['level']} {tree['kind']} (revision {tree['revision']})")
+
+    def add(node: Tree, entries: list[dict[str, Any]]) -> None:
+        for e in entries:
+            if "importance" in e:
+                warn = "  [red]< 4 active items[/]" if e["active_items"] < 4 else ""
+                node.add(f"{e['code']} {e['name']}  [{e['importance']}]  {e['active_items']} items{warn}")
+            else:
+                add(node.add(f"[bold]{e['code']} {e['name']}[/]  {e['weight']}%"), e.get("ranges", []) + e.get("points", []))
+
+    add(root, tree["ranges"])
+    out.print(root)
+
+
+# ------------------------------------------------------------------ items
+
+
+@cli.group()
+def item() -> None:
+    """Items: import, list, show, edit, review workflow, export."""
+
+
+@item.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report duplicates; change nothing.")
+@click.option("--activate", is_flag=True, help="Rows with 审核人 filled arrive already active (a reviewed bank migrated from another system).")
+@click.option("--encoding", help="CSV encoding if not UTF-8, e.g. gb18030.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def item_import(state: State, file: Path, dry_run: bool, activate: bool, encoding: str | None, as_json: bool) -> None:
+    """Import items from xlsx, csv, json or 国标 Word (.docx). All rows or none."""
+    from examvault.itembank.service import import_items
+
+    with progress_bar(f"importing {file.name}") as bar:
+        report = import_items(state.bank, file, dry_run=dry_run, activate=activate, encoding=encoding, progress=bar)
+    if as_json:
+        emit_json(report.as_json())
+        return
+    verb = "validated (dry run)" if dry_run else "imported"
+    kinds = ", ".join(f"{t} {n}" for t, n in report.by_type.items())
+    err.print(f"{verb} {report.imported} items from {report.file} ({kinds}); {report.activated} activated")
+    if report.duplicates:
+        err.print(f"{len(report.duplicates)} duplicate pairs (stems compared after normalisation):")
+        table(["item", "similar to", "similarity", "kind"], [[p.a, p.b, f"{p.similarity:.2f}", p.kind] for p in report.duplicates[:50]])
+
+
+def _filters(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--occupation", help="Occupation code, e.g. 6-31-01-03.")(f)
+    f = click.option("--level", type=click.IntRange(1, 5))(f)
+    f = click.option("--type", "type_", help="Item type, e.g. 单选.")(f)
+    f = click.option("--point", help="Assessment-point code.")(f)
+    return f
+
+
+@item.command("list")
+@_filters
+@click.option("--status")
+@click.option("--limit", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def item_list(state: State, occupation: str | None, level: int | None, type_: str | None, point: str | None,
+              status: str | None, limit: int | None, as_json: bool) -> None:  # fmt: skip
+    """List item metadata (never content)."""
+    from examvault.itembank.service import list_items
+
+    rows = list_items(state.bank, occupation=occupation, level=level, type=type_, status=status, point=point, limit=limit)
+    if as_json:
+        emit_json(rows)
+        return
+    table(["code", "level", "point", "type", "points", "diff", "status", "ver", "used"],
+          [[r["code"], r["level"], r["point_code"], r["type"], r["points"], r["difficulty"], r["status"], r["version"], r["usage_count"]] for r in rows])  # fmt: skip
+    err.print(f"{len(rows)} items")
+
+
+@item.command("show")
+@click.argument("code")
+@click.option("--version", type=int, help="An earlier version.")
+@click.option("--no-content", is_flag=True, help="Metadata only; nothing is decrypted.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def item_show(state: State, code: str, version: int | None, no_content: bool, as_json: bool) -> None:
+    """Show one item; decrypting its content is audited."""
+    from examvault.itembank.service import show_item
+
+    info = show_item(state.bank, code, version=version, with_content=not no_content)
+    if as_json:
+        emit_json(info)
+        return
+    c = info.pop("content", None)
+    for k in ("code", "occupation", "level", "point_code", "type", "points", "difficulty", "status", "source", "author", "reviewer", "version"):
+        out.print(f"{k:>12}: {info.get(k)}", markup=False)
+    if c:
+        out.print(f"\n{c['stem']}", markup=False)
+        for letter, text in c["options"].items():
+            out.print(f"  （{letter}）{text}", markup=False)
+        out.print(f"答案：{c['answer']}", markup=False)
+        if c["analysis"]:
+            out.print(f"解析：{c['analysis']}", markup=False)
+
+
+@item.command("edit")
+@click.argument("code")
+@click.option("--set", "sets", multiple=True, required=True, metavar="FIELD=VALUE", help="e.g. --set 答案=B --set 难度=4")
+@click.option("--note", default="", help="Why the item changed (kept in the audit).")
+@pass_state
+def item_edit(state: State, code: str, sets: tuple[str, ...], note: str) -> None:
+    """Edit an item: makes a new version, which goes through review again."""
+    from examvault.errors import ValidationError
+    from examvault.itembank.service import edit_item
+
+    changes = {}
+    for s in sets:
+        if "=" not in s:
+            raise ValidationError(f"--set {s!r}: expected FIELD=VALUE")
+        k, v = s.split("=", 1)
+        changes[k.strip()] = v
+    r = edit_item(state.bank, code, changes, note=note, base_dir=Path.cwd())
+    err.print(f"{r['code']} is now version {r['version']} ({r['status']}); changed {', '.join(r['changed'])}")
+
+
+def _transition_command(action: str, help_text: str) -> None:
+    @item.command(action, help=help_text)
+    @click.argument("codes", nargs=-1)
+    @click.option("--all", "select_all", is_flag=True, help="Every item in the right status that matches the filters.")
+    @_filters
+    @click.option("--comment", default="")
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_state
+    def command(state: State, codes: tuple[str, ...], select_all: bool, occupation: str | None, level: int | None,
+                type_: str | None, point: str | None, comment: str, as_json: bool) -> None:  # fmt: skip
+        from examvault.errors import ValidationError
+        from examvault.itembank.service import transition
+
+        if codes and select_all:
+            raise ValidationError("give item codes or --all, not both")
+        filt = {"occupation": occupation, "level": level, "type": type_, "point": point} if select_all else None
+        moved = transition(state.bank, action, list(codes), comment=comment, select_filter=filt)
+        if as_json:
+            emit_json(moved)
+        else:
+            err.print(f"{action}: {len(moved)} items → {moved[0]['to']}")
+
+
+_transition_command("submit", "Submit drafts for review.")
+_transition_command("activate", "Make reviewed (or suspended) items active: eligible for assembly.")
+_transition_command("suspend", "Take active items out of assembly for now.")
+_transition_command("retire", "Retire items for good.")
+
+
+@item.command("review")
+@click.argument("codes", nargs=-1)
+@click.option("--approve/--reject", "approve", default=True, help="Approve (→ reviewed) or reject (→ draft).")
+@click.option("--all", "select_all", is_flag=True)
+@_filters
+@click.option("--comment", default="")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def item_review(state: State, codes: tuple[str, ...], approve: bool, select_all: bool, occupation: str | None,
+                level: int | None, type_: str | None, point: str | None, comment: str, as_json: bool) -> None:  # fmt: skip
+    """Review submitted items. A reviewer never reviews an item they wrote or entered."""
+    from examvault.errors import ValidationError
+    from examvault.itembank.service import transition
+
+    if codes and select_all:
+        raise ValidationError("give item codes or --all, not both")
+    filt = {"occupation": occupation, "level": level, "type": type_, "point": point} if select_all else None
+    moved = transition(state.bank, "approve" if approve else "reject", list(codes), comment=comment, select_filter=filt)
+    if as_json:
+        emit_json(moved)
+    else:
+        err.print(f"{'approved' if approve else 'rejected'} {len(moved)} items")
+
+
+@item.command("export")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "json"]), default="xlsx", show_default=True)
+@click.option("--out", "out_path", type=click.Path(path_type=Path), help="Output file (default: items.<format>).")
+@_filters
+@click.option("--status")
+@pass_state
+def item_export(state: State, fmt: str, out_path: Path | None, occupation: str | None, level: int | None,
+                type_: str | None, point: str | None, status: str | None) -> None:  # fmt: skip
+    """Decrypt items into the import template (custodians only; audited)."""
+    from examvault.itembank.service import export_items
+
+    target = out_path or Path(f"items.{fmt}")
+    if target.suffix.lower() != f".{fmt}":
+        target = target.with_suffix(f".{fmt}")
+    with progress_bar("exporting") as bar:
+        r = export_items(state.bank, target, occupation=occupation, level=level, type=type_, status=status, progress=bar)
+    err.print(f"exported {r['items']} items to {r['file']} — this file holds plaintext items: keep it safe")
+
+
+# ------------------------------------------------------------------ keys
+
+
+@cli.group()
+def keys() -> None:
+    """The key hierarchy: status, rotation, rewrap, Shamir shares."""
+
+
+@keys.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def keys_status(state: State, as_json: bool) -> None:
+    """Key versions per domain and how many records use each (no unlock needed)."""
+    from examvault.crypto.keyring import status
+    from examvault.crypto.records import census
+
+    bank = state.bank
+    with bank.transaction() as session:
+        bank.actor(session, "keys.manage")
+        info = status(session)
+        for d in info["domains"]:
+            d["records"] = {t: {str(v): n for v, n in c.items()} for t, c in census(session, d["domain"]).items()}
+    if as_json:
+        emit_json(info)
+        return
+    out.print(f"bank {info['bank_id']}  passphrase slots: {len(info['passphrase_slots'])}  "
+              f"shares: {info['shares']['threshold']}-of-{info['shares']['count']}" if info["shares"] else
+              f"bank {info['bank_id']}  passphrase slots: {len(info['passphrase_slots'])}  shares: none")  # fmt: skip
+    table(["domain", "primary", "min", "versions", "records by version"],
+          [[d["domain"], d["primary_version"], d["min_version"], " ".join(f"v{v['version']}:{v['state']}" for v in d["versions"]),
+            "; ".join(f"{t} {c}" for t, c in d["records"].items())] for d in info["domains"]])  # fmt: skip
+
+
+def _domains(domain: str) -> list[str]:
+    from examvault.crypto.keyring import DOMAINS
+
+    return list(DOMAINS) if domain == "all" else [domain]
+
+
+@keys.command("rotate")
+@click.option("--domain", default="all", show_default=True, help="items, marking, packages, audit, personal or all.")
+@pass_state
+def keys_rotate(state: State, domain: str) -> None:
+    """Add a new domain-key version and make it primary. Old versions still decrypt."""
+    from examvault.accounts.service import audit
+    from examvault.crypto.keyring import add_version
+
+    bank = state.bank
+    with bank.transaction() as session:
+        actor = bank.actor(session, "keys.manage")
+        kr = bank.keyring(session)
+        for d in _domains(domain):
+            v = add_version(session, kr, d)
+            audit(session, actor, "keys.rotate", "domain", d, version=v)
+            err.print(f"{d}: version {v} is primary")
+
+
+@keys.command("rewrap")
+@click.option("--domain", default="all", show_default=True)
+@click.option("--batch-size", default=500, show_default=True)
+@pass_state
+def keys_rewrap(state: State, domain: str, batch_size: int) -> None:
+    """Re-encrypt records under the primary version, in short batches (the bank stays usable)."""
+    from examvault.accounts.service import audit
+    from examvault.crypto.records import census, rewrap
+
+    bank = state.bank
+    with bank.transaction() as session:
+        actor = bank.actor(session, "keys.manage")
+        kr = bank.keyring(session)
+        todo = {d: sum(n for c in census(session, d).values() for v, n in c.items() if v < kr.primary[d]) for d in _domains(domain)}
+    for d, total in todo.items():
+        done = 0
+        with progress_bar(f"rewrap {d}") as bar:
+
+            def step(n: int, total: int = total) -> None:
+                nonlocal done
+                done += n
+                bar(done, max(total, done))
+
+            count = rewrap(bank.factory, kr, d, batch_size=batch_size, on_batch=step)
+        with bank.transaction() as session:
+            audit(session, actor.username, "keys.rewrap", "domain", d, records=count)
+        err.print(f"{d}: rewrapped {count} records")
+
+
+@keys.command("set-min")
+@click.option("--domain", required=True)
+@click.option("--version", "version", type=int, required=True)
+@pass_state
+def keys_set_min(state: State, domain: str, version: int) -> None:
+    """Refuse key versions below VERSION from now on and erase them. Rewrap first."""
+    from examvault.accounts.service import audit
+    from examvault.crypto.keyring import raise_minimum
+    from examvault.crypto.records import census
+    from examvault.errors import ConflictError
+
+    bank = state.bank
+    with bank.transaction() as session:
+        actor = bank.actor(session, "keys.manage")
+        kr = bank.keyring(session)
+        left = {t: sum(n for v, n in c.items() if v < version) for t, c in census(session, domain).items()}
+        if any(left.values()):
+            detail = ", ".join(f"{n} in {t}" for t, n in left.items() if n)
+            raise ConflictError(f"records still use {domain} versions below {version} ({detail}); run `examvault keys rewrap` first")
+        erased = raise_minimum(session, kr, domain, version)
+        audit(session, actor, "keys.set_min", "domain", domain, min_version=version, erased=erased)
+    err.print(f"{domain}: minimum version {version}; erased versions {erased or 'none'}")
+
+
+@keys.command("split")
+@click.option("--shares", "count", type=click.IntRange(2, 16), required=True)
+@click.option("--threshold", type=click.IntRange(2, 16), required=True)
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("shares"), show_default=True)
+@pass_state
+def keys_split(state: State, count: int, threshold: int, out_dir: Path) -> None:
+    """Split the root key into k-of-n Shamir shares (SLIP-39 words), one file per custodian."""
+    from examvault.accounts.service import audit
+    from examvault.crypto import keyring as kr_mod
+    from examvault.crypto.shares import SHARE_HEADER
+
+    bank = state.bank
+    with bank.transaction() as session:
+        actor = bank.actor(session, "keys.manage")
+        kr = bank.keyring(session)
+        mnemonics = kr_mod.split(session, kr, count, threshold)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for i, m in enumerate(mnemonics, start=1):
+            p = out_dir / f"share-{i}-of-{count}.txt"
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(f"{SHARE_HEADER} {i} of {count}, threshold {threshold}, bank {kr.bank_id}\n{m}\n")
+        audit(session, actor, "keys.split", "bank", str(kr.bank_id), shares=count, threshold=threshold)
+    err.print(f"wrote {count} shares to {out_dir}/ (any {threshold} unlock the bank); give one to each custodian and delete the folder")
+
+
+@keys.command("passphrase")
+@pass_state
+def keys_passphrase(state: State) -> None:
+    """Change the passphrase (unlock with the old one or with shares)."""
+    from examvault.accounts.service import audit
+    from examvault.crypto.keyring import change_passphrase
+
+    bank = state.bank
+    with bank.transaction() as session:
+        actor = bank.actor(session, "keys.manage")
+        kr = bank.keyring(session)
+        new = os.environ.get("EXAMVAULT_NEW_PASSPHRASE") or state.passphrase(confirm=True, prompt="New passphrase")
+        change_passphrase(session, kr, new)
+        audit(session, actor, "keys.passphrase", "bank", str(kr.bank_id))
+    err.print("passphrase changed")
+
+
+# ------------------------------------------------------------------ audit, backup, demo
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("list")
+@click.option("--actor")
+@click.option("--action", help="Prefix, e.g. item. or keys.rotate")
+@click.option("--target", help="Target id, e.g. an item code.")
+@click.option("--limit", default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def audit_list(state: State, actor: str | None, action: str | None, target: str | None, limit: int, as_json: bool) -> None:
+    """Audit events, newest first."""
+    from zoneinfo import ZoneInfo
+
+    from examvault.accounts.service import list_audit
+
+    bank = state.bank
+    with bank.transaction() as session:
+        bank.actor(session, "audit.read")
+        events = list_audit(session, actor=actor, action=action, target=target, limit=limit)
+        rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target_type": e.target_type,
+                 "target_id": e.target_id, "details": e.details} for e in events]  # fmt: skip
+    if as_json:
+        emit_json(rows)
+        return
+    sh = ZoneInfo("Asia/Shanghai")
+    from datetime import datetime
+
+    table(["at (Asia/Shanghai)", "actor", "action", "target", "details"],
+          [[datetime.fromisoformat(r["at"]).astimezone(sh).strftime("%Y-%m-%d %H:%M:%S"), r["actor"], r["action"],
+            f"{r['target_type']} {r['target_id']}".strip(), json.dumps(r["details"], ensure_ascii=False)[:80]] for r in rows])  # fmt: skip
+
+
+@cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def backup_cmd(state: State, file: Path) -> None:
+    """Write the encrypted bank with its wrapped keys to FILE."""
+    from examvault.backup import backup
+
+    r = backup(state.bank, file)
+    err.print(f"backup {r['file']}: {sum(r['rows'].values())} rows, sha256 {r['sha256'][:16]}…")
+
+
+@cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def restore_cmd(state: State, file: Path) -> None:
+    """Restore a backup into an empty database (--db); needs the bank's passphrase or shares."""
+    from examvault.backup import restore
+
+    r = restore(state.bank, file)
+    err.print(f"restored bank {r['bank_id']}: {sum(r['rows'].values())} rows into {state.url}")
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("examvault-demo"), show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing demo directory.")
+def demo(directory: Path, force: bool) -> None:
+    """Build a realistic 电工 demo bank in a fresh directory and run every stage that exists."""
+    from examvault.demo import run_demo
+
+    run_demo(directory, force=force, console=err)
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="examvault", standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ExamvaultError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: no traceback without --debug
+        if debug:
+            raise
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            orig = getattr(exc, "orig", None)
+            msg = f"database error: {type(orig or exc).__name__}: {str(orig or '').splitlines()[0] if orig else ''}"
+            print(f"error: {msg}", file=sys.stderr)
+            sys.exit(9)
+        print(f"error: unexpected {type(exc).__name__}; rerun with --debug for details", file=sys.stderr)
+        sys.exit(10)

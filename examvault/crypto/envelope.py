@@ -1,0 +1,120 @@
+"""The AEAD envelope: per-record data keys under versioned domain keys.
+
+Layout of every sealed blob (a field ciphertext or a wrapped key)::
+
+    0x01 | nonce (12 bytes, random) | AES-256-GCM ciphertext ‖ tag (16 bytes)
+
+The associated data is a canonical, length-prefixed encoding of where the blob
+lives — (table, record id, version, field, key version) — so a ciphertext copied to
+another row, field or version, or relabelled with another key version, fails to
+open. Nothing here touches the database; `records.py` does that.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Mapping
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from examvault.errors import IntegrityError
+
+FORMAT = 1
+NONCE_LEN = 12
+TAG_LEN = 16
+KEY_LEN = 32
+_HEADER = bytes([FORMAT])
+_MIN_BLOB = 1 + NONCE_LEN + TAG_LEN
+_AAD_MAGIC = b"examvault/aad/v1"
+DEK_FIELD = "__dek__"
+
+
+def canonical_aad(*parts: str | int | bytes) -> bytes:
+    """Length-prefix every part so no two different tuples encode the same bytes."""
+    out = bytearray()
+    for part in (_AAD_MAGIC, *parts):
+        if isinstance(part, int):
+            raw = str(part).encode()
+        elif isinstance(part, str):
+            raw = part.encode()
+        else:
+            raw = part
+        out += struct.pack(">I", len(raw))
+        out += raw
+    return bytes(out)
+
+
+def new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def seal(aead: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_LEN)
+    return _HEADER + nonce + aead.encrypt(nonce, plaintext, aad)
+
+
+def open_sealed(aead: AESGCM, blob: bytes, aad: bytes, *, what: str) -> bytes:
+    if len(blob) < _MIN_BLOB or blob[0] != FORMAT:
+        raise IntegrityError(f"{what}: ciphertext is truncated or not in examvault envelope format")
+    try:
+        return aead.decrypt(blob[1 : 1 + NONCE_LEN], blob[1 + NONCE_LEN :], aad)
+    except InvalidTag:
+        raise IntegrityError(
+            f"{what}: integrity check failed (the ciphertext was altered, truncated or moved "
+            "from another record, field or version)"
+        ) from None
+
+
+class RecordAAD:
+    """Builds the associated data for one record's fields; the shared prefix is encoded once."""
+
+    __slots__ = ("_prefix", "_suffix")
+
+    def __init__(self, table: str, record_id: str, version: int, key_version: int) -> None:
+        self._prefix = canonical_aad(table, record_id, version)
+        self._suffix = canonical_aad(key_version)[len(canonical_aad()) :]
+
+    def for_field(self, field: str) -> bytes:
+        raw = field.encode()
+        return self._prefix + struct.pack(">I", len(raw)) + raw + self._suffix
+
+
+def seal_record(
+    domain_key: AESGCM,
+    table: str,
+    record_id: str,
+    version: int,
+    key_version: int,
+    fields: Mapping[str, bytes | None],
+) -> tuple[bytes, dict[str, bytes | None]]:
+    """Encrypt one record's fields under a fresh data key; return (wrapped key, blobs)."""
+    aad = RecordAAD(table, record_id, version, key_version)
+    dek = new_key()
+    wrapped = seal(domain_key, dek, aad.for_field(DEK_FIELD))
+    aead = AESGCM(dek)
+    blobs: dict[str, bytes | None] = {
+        name: None if value is None else seal(aead, value, aad.for_field(name))
+        for name, value in fields.items()
+    }
+    return wrapped, blobs
+
+
+def open_record(
+    domain_key: AESGCM,
+    table: str,
+    record_id: str,
+    version: int,
+    key_version: int,
+    wrapped_dek: bytes,
+    blobs: Mapping[str, bytes | None],
+) -> dict[str, bytes | None]:
+    aad = RecordAAD(table, record_id, version, key_version)
+    what = f"{table} {record_id} v{version}"
+    dek = open_sealed(domain_key, wrapped_dek, aad.for_field(DEK_FIELD), what=f"{what} data key")
+    aead = AESGCM(dek)
+    return {
+        name: None if blob is None else open_sealed(aead, blob, aad.for_field(name), what=f"{what} {name}")
+        for name, blob in blobs.items()
+    }

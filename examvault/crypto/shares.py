@@ -1,0 +1,67 @@
+"""k-of-n Shamir shares of the root key, as SLIP-39 mnemonics.
+
+SLIP-39 (the `shamir-mnemonic` package) gives each share an RS1024 checksum, so a
+mistyped or corrupt share is caught on its own, and a digest that catches a wrong
+combination. The words are easy for a custodian to copy onto paper for a safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import shamir_mnemonic as slip39
+from shamir_mnemonic.share import Share
+
+from examvault.errors import UnlockError
+
+SHARE_HEADER = "# examvault root-key share"
+
+
+@dataclass(frozen=True)
+class ShareText:
+    label: str  # where it came from, for messages (a file name)
+    text: str
+
+
+def split(root_key: bytes, shares: int, threshold: int) -> list[str]:
+    if not 1 <= threshold <= shares <= 16:
+        raise UnlockError(f"need 1 <= threshold <= shares <= 16, got {threshold} of {shares}")
+    groups = slip39.generate_mnemonics(1, [(threshold, shares)], root_key, b"", extendable=True, iteration_exponent=0)
+    return list(groups[0])
+
+
+def mnemonic_of(text: str) -> str:
+    """Pull the mnemonic out of a share file, ignoring comment lines."""
+    words = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return " ".join(" ".join(words).split())
+
+
+def combine(share_texts: list[ShareText]) -> bytes:
+    mnemonics = []
+    for item in share_texts:
+        mnemonic = mnemonic_of(item.text)
+        try:
+            share = Share.from_mnemonic(mnemonic)
+        except slip39.MnemonicError as exc:
+            # The library's message quotes the first words; keep share material out of errors.
+            reason = str(exc).split(" for ")[0].rstrip(".")
+            raise UnlockError(f"share {item.label} is corrupt or mistyped: {reason}") from None
+        mnemonics.append((item.label, mnemonic, share))
+    if not mnemonics:
+        raise UnlockError("no shares given")
+    ids = {share.identifier for _l, _m, share in mnemonics}
+    if len(ids) > 1:
+        raise UnlockError("the shares come from different splits; use shares from one `keys split`")
+    indexes: dict[int, str] = {}
+    for label, _m, share in mnemonics:
+        if share.index in indexes:
+            raise UnlockError(f"shares {indexes[share.index]} and {label} are the same share")
+        indexes[share.index] = label
+    threshold = mnemonics[0][2].member_threshold
+    if len(mnemonics) < threshold:
+        raise UnlockError(f"{threshold} shares are needed to unlock this bank; {len(mnemonics)} given")
+    try:
+        return slip39.combine_mnemonics([m for _l, m, _s in mnemonics], b"")
+    except slip39.MnemonicError as exc:
+        reason = str(exc).split(" for ")[0].rstrip(".")
+        raise UnlockError(f"the shares do not combine: {reason}") from None

@@ -1,0 +1,607 @@
+"""Item service functions: import, list, show, edit, workflow transitions, export.
+
+Each public function is one user action and one transaction; the CLI and the HTTP
+API call these and nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from examvault.accounts.models import User
+from examvault.accounts.service import audit, audit_many, require
+from examvault.bank import Bank
+from examvault.crypto.records import open_fields, seal_fields
+from examvault.db import utcnow
+from examvault.errors import ConflictError, Issue, NotFoundError, ValidationError
+from examvault.itembank import domain
+from examvault.itembank.content import ItemContent, MediaFile, pack, unpack
+from examvault.itembank.dedupe import DuplicatePair, find_duplicates
+from examvault.itembank.formats.fields import (
+    ITEM_FIELDS,
+    ITEM_REQUIRED,
+    OPTION_FIELDS,
+    RawRow,
+    alias_map,
+    header_key,
+)
+from examvault.itembank.formats.tabular import read_table
+from examvault.itembank.models import (
+    ITEM_CONTENT,
+    CodeSequence,
+    Item,
+    ItemVersion,
+    Occupation,
+    Outline,
+    OutlineNode,
+)
+from examvault.itembank.validate import BankView, ItemDraft, PointRef, check_sets, validate_row
+from examvault.itembank.workflow import TRANSITIONS
+
+Progress = Callable[[int, int], None]
+_FAIL = "nothing was imported"
+_CHUNK = 5000
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def read_item_rows(path: Path, encoding: str | None = None) -> list[RawRow]:
+    if path.suffix.lower() == ".docx":
+        from examvault.itembank.formats.gb_docx import read_gb_docx
+
+        if not path.is_file():
+            raise ValidationError([Issue(str(path), "", "", "no such file")], outcome=_FAIL)
+        return read_gb_docx(path)
+    return read_table(path, ITEM_FIELDS, ITEM_REQUIRED, encoding=encoding)
+
+
+def _chunks(values: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _bank_view(session: Session, rows: list[RawRow], exclude_code: str | None = None) -> BankView:
+    occupations = {code: oid for code, oid in session.execute(select(Occupation.code, Occupation.id))}
+    wanted = {occupations[c] for c in {r.get("occupation").strip() for r in rows} if c in occupations}
+    points: dict[tuple[int, int], dict[str, PointRef]] = {}
+    if wanted:
+        q = (
+            select(Outline.occupation_id, Outline.level, Outline.kind, OutlineNode.code, OutlineNode.id, OutlineNode.is_point)
+            .join(OutlineNode, OutlineNode.outline_id == Outline.id)
+            .where(Outline.occupation_id.in_(wanted))
+            .order_by(Outline.kind.desc())  # theory after skill, so theory wins on a shared code
+        )
+        for occ, lvl, _kind, code, nid, is_point in session.execute(q):
+            points.setdefault((occ, lvl), {})[code] = PointRef(nid, is_point)
+    file_codes = sorted({r.get("code").strip() for r in rows if r.get("code").strip()} - {exclude_code or ""})
+    in_use: set[str] = set()
+    for chunk in _chunks(file_codes):
+        in_use.update(session.scalars(select(Item.code).where(Item.code.in_(chunk))))
+    parent_codes = sorted({r.get("parent_code").strip() for r in rows if r.get("parent_code").strip()})
+    set_parents: dict[str, tuple[int, int]] = {}
+    for chunk in _chunks(parent_codes):
+        for code, occ, lvl in session.execute(
+            select(Item.code, Item.occupation_id, Item.level).where(Item.code.in_(chunk), Item.type == domain.SET_TYPE)
+        ):
+            set_parents[code] = (occ, lvl)
+    return BankView(occupations, points, in_use, set_parents)
+
+
+def _validate(
+    rows: list[RawRow], view: BankView, base_dir: Path | None, activate: bool, progress: Progress | None
+) -> list[tuple[RawRow, ItemDraft]]:
+    issues: list[Issue] = []
+    drafts: list[tuple[RawRow, ItemDraft]] = []
+    for n, row in enumerate(rows, start=1):
+        result = validate_row(row, view, base_dir, activate=activate)
+        if isinstance(result, list):
+            issues.extend(result)
+        else:
+            drafts.append((row, result))
+        if progress and n % 1000 == 0:
+            progress(n, len(rows))
+    issues.extend(check_sets(drafts, view))
+    if not rows:
+        issues.append(Issue(rows and rows[0].file or "", "", "", "the file holds no items"))
+    if issues:
+        raise ValidationError(issues, outcome=_FAIL)
+    return drafts
+
+
+# ---------------------------------------------------------------- content access
+
+
+def _content_of(draft: ItemDraft) -> ItemContent:
+    return ItemContent(
+        stem=draft.stem,
+        options=draft.options,
+        answer=draft.answer,
+        analysis=draft.analysis,
+        media=[MediaFile(m.name, m.mime, m.data) for m in draft.media],
+    )
+
+
+def decrypt_version(bank: Bank, session: Session, row: Any, fields: tuple[str, ...] | None = None) -> ItemContent:
+    return unpack(open_fields(bank.keyring(session), ITEM_CONTENT, row, fields))
+
+
+def _stems_in_bank(bank: Bank, session: Session, occupation_ids: set[int]) -> list[tuple[str, str]]:
+    """Current stems of the bank's items for these occupations, for duplicate checks."""
+    if not occupation_ids:
+        return []
+    v = ItemVersion.__table__
+    q = (
+        select(Item.code, v.c.item_id, v.c.version, v.c.key_version, v.c.dek, v.c.stem)
+        .join(v, (v.c.item_id == Item.id) & (v.c.version == Item.current_version))
+        .where(Item.occupation_id.in_(occupation_ids), Item.status != "retired", Item.type != domain.SET_TYPE)
+    )
+    out = []
+    for row in session.execute(q).mappings():
+        out.append((row["code"], decrypt_version(bank, session, row, ("stem",)).stem))
+    return out
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass
+class ImportReport:
+    file: str
+    rows: int
+    imported: int
+    activated: int
+    by_type: dict[str, int]
+    duplicates: list[DuplicatePair]
+    codes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["duplicates"] = [asdict(p) for p in self.duplicates]
+        return d
+
+
+def _allocate_codes(session: Session, drafts: list[ItemDraft], occ_codes: dict[int, str]) -> None:
+    """Give every draft without a 题目编号 the next free code `<occupation>-L<level>-NNNNN`."""
+    needed = Counter((d.occupation_id, d.level) for d in drafts if d.code is None)
+    taken = {d.code for d in drafts if d.code}
+    for (occ, lvl), count in needed.items():
+        prefix = f"{occ_codes[occ]}-L{lvl}-"
+        seq = session.get(CodeSequence, prefix, with_for_update=True)
+        if seq is None:
+            seq = CodeSequence(prefix=prefix, next_value=1)
+            session.add(seq)
+        in_bank = set(session.scalars(select(Item.code).where(Item.code.startswith(prefix))))
+        fresh: list[str] = []
+        n = seq.next_value
+        while len(fresh) < count:
+            code = f"{prefix}{n:05d}"
+            n += 1
+            if code not in in_bank and code not in taken:
+                fresh.append(code)
+        seq.next_value = n
+        it = iter(fresh)
+        for d in drafts:
+            if d.code is None and (d.occupation_id, d.level) == (occ, lvl):
+                d.code = next(it)
+
+
+def import_items(
+    bank: Bank,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    activate: bool = False,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate a whole file, then store every item in one transaction — or none."""
+    rows = read_item_rows(path, encoding)
+    with bank.transaction(commit=not dry_run) as session:
+        user = bank.actor(session, "item.write")
+        if activate:
+            require(user, "item.activate")
+        view = _bank_view(session, rows)
+        pairs = _validate(rows, view, path.parent, activate, progress)
+        drafts = [d for _r, d in pairs]
+        keyring = bank.keyring(session)  # unlock before any write, so a wrong key changes nothing
+        existing = _stems_in_bank(bank, session, {d.occupation_id for d in drafts})
+        duplicates = find_duplicates(
+            [(d.code or f"{path.name} {d.location}", d.stem) for d in drafts if d.type != domain.SET_TYPE], existing
+        )
+        occ_codes = {oid: code for code, oid in view.occupations.items()}
+        _allocate_codes(session, drafts, occ_codes)
+        now = utcnow()
+        ids = {d.code: uuid.uuid4() for d in drafts}
+        # Sets first: children refer to their parent row.
+        drafts.sort(key=lambda d: d.type != domain.SET_TYPE)
+        item_rows: list[dict[str, Any]] = []
+        version_rows: list[dict[str, Any]] = []
+        activated: list[str] = []
+        for n, d in enumerate(drafts, start=1):
+            assert d.code is not None and d.points is not None
+            item_id = ids[d.code]
+            status = "active" if activate and d.reviewer else "draft"
+            if status == "active":
+                activated.append(d.code)
+            parent_id = ids.get(d.parent_code) if d.parent_code else None
+            if d.parent_code and parent_id is None:
+                parent_id = session.scalars(select(Item.id).where(Item.code == d.parent_code)).one()
+            item_rows.append(
+                {
+                    "id": item_id, "code": d.code, "occupation_id": d.occupation_id, "level": d.level,
+                    "point_id": d.point_id, "type": d.type, "points": d.points, "difficulty": d.difficulty,
+                    "source": d.source, "author": d.author, "reviewer": d.reviewer, "enemy_group": d.enemy_group,
+                    "parent_id": parent_id, "status": status, "current_version": 1, "created_by": user.username,
+                    "created_at": now, "updated_at": now, "n_responses": 0, "usage_count": 0,
+                }
+            )  # fmt: skip
+            sealed = seal_fields(keyring, ITEM_CONTENT, str(item_id), 1, pack(_content_of(d)))
+            version_rows.append(
+                {
+                    "id": uuid.uuid4(), "item_id": item_id, "version": 1, "type": d.type, "points": d.points,
+                    "difficulty": d.difficulty, "point_id": d.point_id, "created_by": user.username,
+                    "created_at": now, **sealed,
+                }
+            )  # fmt: skip
+            if progress and n % 1000 == 0:
+                progress(len(rows) + n, 2 * len(rows))
+        for chunk in _chunks(item_rows):
+            session.execute(insert(Item), chunk)
+        for chunk in _chunks(version_rows):
+            session.execute(insert(ItemVersion), chunk)
+        audit(
+            session, user, "item.import", "file", path.name,
+            items=len(drafts), activated=len(activated), dry_run=dry_run,
+            first_code=drafts[0].code if drafts else None, last_code=drafts[-1].code if drafts else None,
+        )  # fmt: skip
+        audit_many(
+            session,
+            user,
+            [
+                {"action": "item.activate", "target_type": "item", "target_id": c, "details": {"via": "import --activate"}}
+                for c in activated
+            ],
+        )
+        if progress:
+            progress(2 * len(rows), 2 * len(rows))
+    return ImportReport(
+        file=path.name,
+        rows=len(rows),
+        imported=len(drafts),
+        activated=len(activated),
+        by_type=dict(Counter(d.type for d in drafts)),
+        duplicates=duplicates,
+        codes=[d.code for d in drafts if d.code],
+        dry_run=dry_run,
+    )
+
+
+# ---------------------------------------------------------------- listing
+
+
+def _list_query(
+    occupation: str | None, level: int | None, type_: str | None, status: str | None, point: str | None
+) -> Any:
+    n = OutlineNode.__table__
+    i = Item.__table__
+    o = Occupation.__table__
+    q = (
+        select(
+            i.c.id, i.c.code, o.c.code.label("occupation"), i.c.level, n.c.code.label("point_code"), i.c.type,
+            i.c.points, i.c.difficulty, i.c.status, i.c.source, i.c.current_version.label("version"),
+            i.c.enemy_group, i.c.usage_count, i.c.last_used_at, i.c.p_value, i.c.discrimination, i.c.n_responses,
+        )
+        .join(o, o.c.id == i.c.occupation_id)
+        .outerjoin(n, n.c.id == i.c.point_id)
+        .order_by(i.c.code)
+    )  # fmt: skip
+    if occupation:
+        q = q.where(o.c.code == occupation)
+    if level is not None:
+        q = q.where(i.c.level == level)
+    if type_:
+        q = q.where(i.c.type == domain.item_type(type_))
+    if status:
+        q = q.where(i.c.status == status)
+    if point:
+        q = q.where(n.c.code == point)
+    return q
+
+
+def _meta_json(row: Any) -> dict[str, Any]:
+    d = dict(row)
+    d["id"] = str(d["id"])
+    d["points"] = float(d["points"])
+    d["last_used_at"] = d["last_used_at"].isoformat() if d.get("last_used_at") else None
+    return d
+
+
+def list_items(
+    bank: Bank,
+    *,
+    occupation: str | None = None,
+    level: int | None = None,
+    type: str | None = None,
+    status: str | None = None,
+    point: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Metadata only — never content, so every role that sees the bank may list it."""
+    if status and status not in domain.STATUSES:
+        raise ValidationError(f"unknown status {status!r}; statuses are {', '.join(domain.STATUSES)}")
+    with bank.transaction() as session:
+        bank.actor(session, "item.list")
+        q = _list_query(occupation, level, type, status, point)
+        if limit:
+            q = q.limit(limit)
+        return [_meta_json(r) for r in session.execute(q).mappings()]
+
+
+# ---------------------------------------------------------------- show / edit
+
+
+def _item(session: Session, code: str) -> Item:
+    item = session.scalars(select(Item).where(Item.code == code)).first()
+    if item is None:
+        raise NotFoundError(f"no item {code!r} in the bank")
+    return item
+
+
+def _version_row(session: Session, item: Item, version: int | None = None) -> Any:
+    v = ItemVersion.__table__
+    row = session.execute(
+        select(v).where(v.c.item_id == item.id, v.c.version == (version or item.current_version))
+    ).mappings().first()
+    if row is None:
+        raise NotFoundError(f"item {item.code} has no version {version}")
+    return row
+
+
+def content_json(content: ItemContent) -> dict[str, Any]:
+    return {
+        "stem": content.stem,
+        "options": {domain.OPTION_LETTERS[i]: o for i, o in enumerate(content.options)},
+        "answer": content.answer,
+        "analysis": content.analysis,
+        "media": [{"name": m.name, "mime": m.mime, "bytes": len(m.data)} for m in content.media],
+    }
+
+
+def show_item(bank: Bank, code: str, *, version: int | None = None, with_content: bool = True) -> dict[str, Any]:
+    """Metadata for any bank role; decrypted content only for roles allowed to read it, audited."""
+    with bank.transaction() as session:
+        user = bank.actor(session, "item.list")
+        item = _item(session, code)
+        meta = _meta_json(session.execute(_list_query(None, None, None, None, None).where(Item.id == item.id)).mappings().one())
+        meta |= {"author": item.author, "reviewer": item.reviewer, "created_by": item.created_by,
+                 "created_at": item.created_at.isoformat(), "updated_at": item.updated_at.isoformat()}  # fmt: skip
+        if item.parent_id:
+            meta["parent"] = session.scalars(select(Item.code).where(Item.id == item.parent_id)).one()
+        if item.type == domain.SET_TYPE:
+            meta["children"] = list(session.scalars(select(Item.code).where(Item.parent_id == item.id).order_by(Item.code)))
+        meta["versions"] = [
+            {"version": v, "created_at": at.isoformat(), "created_by": by, "key_version": kv}
+            for v, at, by, kv in session.execute(
+                select(ItemVersion.version, ItemVersion.created_at, ItemVersion.created_by, ItemVersion.key_version)
+                .where(ItemVersion.item_id == item.id)
+                .order_by(ItemVersion.version)
+            )
+        ]
+        if with_content:
+            require(user, "item.read")
+            row = _version_row(session, item, version)
+            meta["shown_version"] = row["version"]
+            meta["content"] = content_json(decrypt_version(bank, session, row))
+            audit(session, user, "item.read", "item", item.code, version=row["version"])
+        return meta
+
+
+EDITABLE = ("point_code", "type", "stem", *OPTION_FIELDS, "answer", "analysis", "points", "difficulty", "source",
+            "author", "enemy_group", "images")  # fmt: skip
+
+
+def _row_from_item(item: Item, content: ItemContent, occ_code: str, point_code: str) -> dict[str, str]:
+    values = {
+        "code": "", "occupation": occ_code, "level": str(item.level), "point_code": point_code, "type": item.type,
+        "stem": content.stem, "answer": content.answer, "analysis": content.analysis, "points": str(item.points),
+        "difficulty": str(item.difficulty), "source": item.source, "author": item.author, "reviewer": "",
+        "enemy_group": item.enemy_group or "", "parent_code": "",
+    }  # fmt: skip
+    for i, opt in enumerate(content.options):
+        values[OPTION_FIELDS[i]] = opt
+    return values
+
+
+def edit_item(bank: Bank, code: str, changes: dict[str, str], *, note: str = "", base_dir: Path | None = None) -> dict[str, Any]:
+    """Make a new version. An edited item goes back to draft and through review again."""
+    aliases = alias_map(ITEM_FIELDS)
+    canonical: dict[str, str] = {}
+    for key, value in changes.items():
+        name = aliases.get(header_key(key))
+        if name is None or name not in EDITABLE:
+            raise ValidationError(f"field {key!r} cannot be edited; editable: {', '.join(ITEM_FIELDS[f][0] for f in EDITABLE)}")
+        canonical[name] = value
+    if not canonical:
+        raise ValidationError("nothing to change: give at least one --set FIELD=VALUE")
+    with bank.transaction() as session:
+        user = bank.actor(session, "item.write")
+        require(user, "item.read")
+        item = _item(session, code)
+        if item.status == "retired":
+            raise ConflictError(f"item {code} is retired; retired items are not edited")
+        if item.type == domain.SET_TYPE and "type" in canonical:
+            raise ValidationError("a 组合 set cannot change type")
+        current = decrypt_version(bank, session, _version_row(session, item))
+        occ_code = session.scalars(select(Occupation.code).where(Occupation.id == item.occupation_id)).one()
+        point_code = session.scalars(select(OutlineNode.code).where(OutlineNode.id == item.point_id)).first() or ""
+        values = _row_from_item(item, current, occ_code, point_code)
+        if "type" in canonical or any(f in canonical for f in OPTION_FIELDS):
+            for f in OPTION_FIELDS:
+                values.setdefault(f, "")
+        values |= canonical
+        row = RawRow(f"item {code}", "edit", values, {k: ITEM_FIELDS[k][0] for k in values})
+        view = _bank_view(session, [row])
+        result = validate_row(row, view, base_dir)
+        if isinstance(result, list):
+            raise ValidationError(result)
+        if item.type == domain.SET_TYPE:
+            result.points = item.points
+        new_content = _content_of(result)
+        if "images" not in canonical:
+            new_content.media = current.media
+        version = item.current_version + 1
+        sealed = seal_fields(bank.keyring(session), ITEM_CONTENT, str(item.id), version, pack(new_content))
+        assert result.points is not None
+        session.add(
+            ItemVersion(
+                item_id=item.id, version=version, type=result.type, points=result.points,
+                difficulty=result.difficulty, point_id=result.point_id, created_by=user.username, **sealed,
+            )
+        )  # fmt: skip
+        previous_status = item.status
+        item.current_version = version
+        item.type, item.points, item.difficulty, item.point_id = result.type, result.points, result.difficulty, result.point_id
+        item.source, item.author, item.enemy_group = result.source, result.author, result.enemy_group
+        item.updated_at = utcnow()
+        if item.status in ("submitted", "reviewed", "active", "suspended"):
+            item.status = "draft"
+            item.reviewer = ""
+        audit(session, user, "item.edit", "item", code, version=version, fields=sorted(canonical), note=note,
+              status_before=previous_status, status_after=item.status)  # fmt: skip
+        return {"code": code, "version": version, "status": item.status, "changed": sorted(canonical)}
+
+
+# ---------------------------------------------------------------- workflow
+
+
+def _authored_by(item: Item, user: User) -> bool:
+    return bool(user.names() & {item.author, item.created_by})
+
+
+def transition(
+    bank: Bank,
+    action: str,
+    codes: list[str],
+    *,
+    comment: str = "",
+    select_filter: dict[str, Any] | None = None,
+) -> list[dict[str, str]]:
+    """Move items through the workflow, all of them or none; each move is an audit event."""
+    rule = TRANSITIONS[action]
+    with bank.transaction() as session:
+        user = bank.actor(session, rule.permission)
+        items: list[Item] = []
+        if codes:
+            found = {i.code: i for chunk in _chunks(codes) for i in session.scalars(select(Item).where(Item.code.in_(chunk)))}
+            missing = [c for c in codes if c not in found]
+            if missing:
+                raise NotFoundError(f"no item {missing[0]!r} in the bank" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+            items = [found[c] for c in dict.fromkeys(codes)]
+        elif select_filter is not None:
+            f = select_filter
+            ids = [r["id"] for r in session.execute(
+                _list_query(f.get("occupation"), f.get("level"), f.get("type"), None, f.get("point"))
+                .where(Item.status.in_(rule.sources))
+            ).mappings()]  # fmt: skip
+            items = [i for chunk in _chunks(ids) for i in session.scalars(select(Item).where(Item.id.in_(chunk)))]
+        if not items:
+            raise ValidationError(f"no items to {action}: name item codes, or select with --all and filters")
+        problems = []
+        for item in items:
+            if item.status not in rule.sources:
+                problems.append(f"{item.code} is {item.status}; {action} needs {'/'.join(sorted(rule.sources))}")
+            elif rule.permission == "item.review" and _authored_by(item, user):
+                problems.append(f"{item.code}: {user.username} wrote or entered this item; an author never reviews their own item")
+        if problems:
+            raise ConflictError(f"{len(problems)} of {len(items)} items cannot {action}; nothing changed:\n" + "\n".join(problems[:50]))
+        now = utcnow()
+        out = []
+        events = []
+        for item in items:
+            before = item.status
+            item.status = rule.target
+            item.updated_at = now
+            if action == "approve":
+                item.reviewer = user.display_name or user.username
+            events.append({"action": f"item.{action}", "target_type": "item", "target_id": item.code,
+                           "details": {"from": before, "to": rule.target, "comment": comment} if comment else {"from": before, "to": rule.target}})  # fmt: skip
+            out.append({"code": item.code, "from": before, "to": rule.target})
+        audit_many(session, user, events)
+        return out
+
+
+# ---------------------------------------------------------------- export
+
+
+def export_items(
+    bank: Bank,
+    out: Path,
+    *,
+    occupation: str | None = None,
+    level: int | None = None,
+    type: str | None = None,
+    status: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Decrypt into the import template (xlsx, csv or json by suffix), for custodians, audited."""
+    from examvault.itembank.formats.export import write_items
+
+    with bank.transaction() as session:
+        user = bank.actor(session, "item.export")
+        v = ItemVersion.__table__
+        q = _list_query(occupation, level, type, status, None).add_columns(
+            Item.author, Item.reviewer, Item.parent_id, v.c.item_id, v.c.key_version, v.c.dek,
+            v.c.stem, v.c.options, v.c.answer, v.c.analysis, v.c.media, v.c.version.label("v"),
+        ).join(v, (v.c.item_id == Item.id) & (v.c.version == Item.current_version))  # fmt: skip
+        rows = session.execute(q).mappings().all()
+        parents = dict(session.execute(select(Item.id, Item.code).where(Item.type == domain.SET_TYPE)).all())
+        records = []
+        keyring = bank.keyring(session)
+        for n, r in enumerate(rows, start=1):
+            c = unpack(open_fields(keyring, ITEM_CONTENT, {**r, "version": r["v"]}))
+            rec = {
+                "code": r["code"], "occupation": r["occupation"], "level": str(r["level"]),
+                "point_code": r["point_code"] or "", "type": r["type"], "stem": c.stem, "answer": c.answer,
+                "analysis": c.analysis, "points": str(domain.tidy(Decimal(r["points"]))), "difficulty": str(r["difficulty"]),
+                "source": r["source"], "author": r["author"], "reviewer": r["reviewer"],
+                "enemy_group": r["enemy_group"] or "", "parent_code": parents.get(r["parent_id"], ""),
+                "media": c.media,
+            }  # fmt: skip
+            for i, opt in enumerate(c.options):
+                rec[OPTION_FIELDS[i]] = opt
+            records.append(rec)
+            if progress and n % 1000 == 0:
+                progress(n, len(rows))
+        write_items(records, out)
+        audit(session, user, "item.export", "file", out.name, items=len(records),
+              filter={"occupation": occupation, "level": level, "type": type, "status": status})  # fmt: skip
+        return {"file": str(out), "items": len(records)}
+
+
+def count_items(bank: Bank) -> dict[str, int]:
+    with bank.transaction() as session:
+        bank.actor(session, "item.list")
+        return dict(session.execute(select(Item.status, func.count()).group_by(Item.status)).all())  # type: ignore[arg-type]
+
+
+__all__ = [
+    "ImportReport",
+    "count_items",
+    "edit_item",
+    "export_items",
+    "import_items",
+    "list_items",
+    "show_item",
+    "transition",
+]

@@ -98,7 +98,7 @@ def _bank_view(session: Session, rows: list[RawRow], exclude_code: str | None = 
 
 
 def _validate(
-    rows: list[RawRow], view: BankView, base_dir: Path | None, activate: bool, progress: Progress | None
+    file: str, rows: list[RawRow], view: BankView, base_dir: Path | None, activate: bool, progress: Progress | None
 ) -> list[tuple[RawRow, ItemDraft]]:
     issues: list[Issue] = []
     drafts: list[tuple[RawRow, ItemDraft]] = []
@@ -112,7 +112,7 @@ def _validate(
             progress(n, len(rows))
     issues.extend(check_sets(drafts, view))
     if not rows:
-        issues.append(Issue(rows and rows[0].file or "", "", "", "the file holds no items"))
+        issues.append(Issue(file, "", "", "the file holds no items"))
     if issues:
         raise ValidationError(issues, outcome=_FAIL)
     return drafts
@@ -212,7 +212,7 @@ def import_items(
         if activate:
             require(user, "item.activate")
         view = _bank_view(session, rows)
-        pairs = _validate(rows, view, path.parent, activate, progress)
+        pairs = _validate(path.name, rows, view, path.parent, activate, progress)
         drafts = [d for _r, d in pairs]
         keyring = bank.keyring(session)  # unlock before any write, so a wrong key changes nothing
         existing = _stems_in_bank(bank, session, {d.occupation_id for d in drafts})
@@ -605,3 +605,14 @@ __all__ = [
     "show_item",
     "transition",
 ]
+
+
+def eligible_item_ids(session: Session, occupation_id: int, level: int) -> list[uuid.UUID]:
+    """The pool assembly draws from: active items only, whatever else is in the bank."""
+    from examvault.itembank.workflow import ELIGIBLE_STATUS
+
+    return list(
+        session.scalars(
+            select(Item.id).where(Item.occupation_id == occupation_id, Item.level == level, Item.status == ELIGIBLE_STATUS)
+        )
+    )

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 _FAIL = "nothing was imported"
 
+# The header carries a letter; the bank and validation speak in Chinese type names.
 TYPE_CODES: dict[str, str] = dict(
     zip(
         "ABCDEFGHI",
@@ -76,6 +77,7 @@ _DIRECTIVE_FIELD = {"分值": "points", "职业代码": "occupation", "等级": 
 _MARKER_FIELD = {"A": "stem", "B": "answer", "C": "analysis"}
 _MARKER_LABEL = {name: "{" + letter + "}" for letter, name in _MARKER_FIELD.items()}
 _LETTERS = "ABCDEFGH"
+# Labels name the marker a custodian will search for in Word, not a spreadsheet column.
 COLUMNS: dict[str, str] = {
     "point_code": "header 鉴定点代码",
     "type": "header 题型",
@@ -292,18 +294,18 @@ def _enter(file: str, item: _Item, paragraph: int, name: str, issues: list[Issue
     """Switch to the field a marker opens, reporting markers repeated or out of A, B, C order."""
     order = list(_MARKER_FIELD.values())
     label = _MARKER_LABEL[name]
-    if name in item.seen:
+    later = [m for m in item.seen if order.index(m) > order.index(name)]
+    if later:  # most often a header line that was mistyped, so say that rather than "repeated"
+        after = _MARKER_LABEL[later[0]]
+        issues.append(
+            Issue(file, item.where(paragraph), COLUMNS[name],
+                  f"{label} marker comes after {after}; is the header line of a new item missing or malformed?")
+        )  # fmt: skip
+    elif name in item.seen:
         issues.append(
             Issue(file, item.where(paragraph), COLUMNS[name], f"{label} marker is repeated in this item")
         )
-    else:
-        later = [m for m in item.seen if order.index(m) > order.index(name)]
-        if later:
-            after = _MARKER_LABEL[later[0]]
-            issues.append(
-                Issue(file, item.where(paragraph), COLUMNS[name],
-                      f"{label} marker comes after {after}; is the header line of a new item missing or malformed?")
-            )  # fmt: skip
+    if name not in item.seen:
         item.seen.append(name)
     item.current = name
 

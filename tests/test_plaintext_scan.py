@@ -1,0 +1,111 @@
+"""Plaintext of items and the passphrase never reach the database, its WAL/journal,
+a backup, a log or a temp file. The test plants unique strings and scans raw bytes."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import tempfile
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+
+from examvault.backup import backup
+from examvault.crypto import keyring
+from examvault.crypto.records import rewrap
+from examvault.itembank.service import edit_item, export_items, import_items, list_items, show_item, transition
+from examvault.schema import metadata
+from tests.conftest import PASSPHRASE, item_row, write_json
+
+
+def _markers() -> dict[str, str]:
+    tag = uuid.uuid4().hex[:10]
+    return {
+        "stem": f"题干标记{tag}甲",
+        "option": f"选项标记{tag}乙",
+        "answer": f"答案标记{tag}丙",
+        "analysis": f"解析标记{tag}丁",
+        "edited": f"修改后题干{tag}戊",
+    }
+
+
+def _needles(markers: dict[str, str]) -> list[bytes]:
+    out = [PASSPHRASE.encode()]
+    for m in markers.values():
+        raw = m.encode()
+        out += [raw, raw.hex().encode(), m.encode("utf-16-le"), m.encode("gb18030")]
+    return out
+
+
+def _scan(data: bytes, needles: list[bytes], where: str) -> None:
+    for n in needles:
+        assert n not in data, f"plaintext {n[:30]!r} found in {where}"
+
+
+def test_no_plaintext_anywhere(make_bank, tmp_path: Path, monkeypatch, caplog) -> None:
+    m = _markers()
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmpdir))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    log_file = tmp_path / "examvault.log"
+    handler = logging.FileHandler(log_file)
+    logging.getLogger().addHandler(handler)
+    caplog.set_level(logging.DEBUG)
+    try:
+        rows = [
+            item_row(题干=f"{m['stem']}（　）。", 选项B=m["option"], 解析=m["analysis"]),
+            item_row(题型="填空", 题干="额定电压为______。", 答案=m["answer"], 选项A="", 选项B="", 选项C="", 选项D=""),
+        ]
+        bank = make_bank("cust")
+        (tmp_path / "in").mkdir()
+        codes = import_items(bank, write_json(tmp_path / "in" / "items.json", rows)).codes
+        (tmp_path / "in" / "items.json").unlink()  # the user's own file is theirs; the bank must not keep a copy
+        assert show_item(bank, codes[0])["content"]["options"]["B"] == m["option"]
+        edit_item(bank, codes[0], {"题干": m["edited"]})
+        transition(bank, "submit", codes)
+        with bank.transaction() as s:
+            keyring.add_version(s, bank.keyring(s), "items")
+        with bank.transaction() as s:
+            kr = bank.keyring(s)
+        rewrap(bank.factory, kr, "items")
+        backup(bank, tmp_path / "bank.evb")
+        export_dir = tmp_path / "export"
+        export_dir.mkdir()
+        export_items(bank, export_dir / "items.xlsx")
+        list_items(bank)
+        bank.close()
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+    needles = _needles(m)
+    url = bank.engine.url
+    if url.get_backend_name() == "sqlite":
+        db = Path(url.database)
+        files = [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
+        assert db in files
+        for p in files:  # bank.db, bank.db-wal, bank.db-shm, a journal if any
+            _scan(p.read_bytes(), needles, p.name)
+    else:
+        from sqlalchemy import create_engine
+
+        eng = create_engine(url)
+        with eng.connect() as conn:
+            for t in metadata.sorted_tables:
+                for (row_text,) in conn.execute(text(f'SELECT CAST(t AS text) FROM "{t.name}" t')):
+                    _scan(row_text.encode(), needles, f"PostgreSQL table {t.name}")
+        eng.dispose()
+    with gzip.open(tmp_path / "bank.evb") as fh:
+        _scan(fh.read(), needles, "backup")
+    _scan(log_file.read_bytes(), needles, "log file")
+    _scan("\n".join(r.getMessage() for r in caplog.records).encode(), needles, "log records")
+    for p in tmpdir.rglob("*"):
+        if p.is_file():
+            _scan(p.read_bytes(), needles, f"temp file {p}")
+    # the export is the one place plaintext is meant to be — proving the markers were real
+    from openpyxl import load_workbook
+
+    cells = [str(c) for row in load_workbook(export_dir / "items.xlsx").active.iter_rows(values_only=True) for c in row]
+    assert any(m["edited"] in c for c in cells) and any(m["answer"] in c for c in cells)

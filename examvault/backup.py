@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import uuid
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -83,7 +84,7 @@ def _ordered(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise IntegrityError(f"backup: table {table.name} has rows whose parent is missing")
         out.extend(ready)
         placed.update(r[pk] for r in ready)
-        pending = [r for r in pending if r[col] is not None and r[col] not in placed]
+        pending = [r for r in pending if r[pk] not in placed]
     return out
 
 
@@ -150,7 +151,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], 
                     cols = header["columns"][obj["t"]]  # type: ignore[index]
                     rows.setdefault(obj["t"], []).append(dict(zip(cols, [_decode(v) for v in obj["r"]], strict=True)))
                 digest.update(line)
-    except (OSError, EOFError, json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
+    except (OSError, EOFError, zlib.error, json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
         raise IntegrityError(f"{path.name}: backup is damaged or truncated ({type(exc).__name__})") from None
     if header is None or trailer is None:
         raise IntegrityError(f"{path.name}: backup is truncated (no end marker)")

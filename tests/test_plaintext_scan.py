@@ -14,7 +14,14 @@ from sqlalchemy import text
 from examvault.backup import backup
 from examvault.crypto import keyring
 from examvault.crypto.records import rewrap
-from examvault.itembank.service import edit_item, export_items, import_items, list_items, show_item, transition
+from examvault.itembank.service import (
+    edit_item,
+    export_items,
+    import_items,
+    list_items,
+    show_item,
+    transition,
+)
 from examvault.schema import metadata
 from tests.conftest import PASSPHRASE, item_row, write_json
 

@@ -8,7 +8,14 @@ from sqlalchemy import select
 from examvault.accounts.service import list_audit
 from examvault.errors import ConflictError, PermissionDenied
 from examvault.itembank.models import Item, Occupation
-from examvault.itembank.service import edit_item, eligible_item_ids, import_items, list_items, show_item, transition
+from examvault.itembank.service import (
+    edit_item,
+    eligible_item_ids,
+    import_items,
+    list_items,
+    show_item,
+    transition,
+)
 from tests.conftest import item_row, sample_items, write_json
 
 

@@ -1,0 +1,3 @@
+from examvault.cli import main
+
+main()

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from rich.console import Console
+from rich.table import Table
+
+from examvault.accounts.service import add_user
+from examvault.backup import backup
+from examvault.bank import Bank
+from examvault.crypto import keyring
+from examvault.errors import ConfigurationError
+from examvault.itembank import domain
+from examvault.itembank.formats.fields import ITEM_FIELDS, OUTLINE_FIELDS
+from examvault.itembank.outlines import import_outline, outline_tree
+from examvault.itembank.service import import_items, list_items, show_item, transition
+from examvault.setup import init_bank
+
+OCCUPATION = "6-31-01-03"
+USERS = {  # username: (roles, display name)
+    "custodian": (["custodian", "author"], "题库管理员 李秀梅"),
+    "author": (["author"], "命题专家 王建国"),
+    "reviewer": (["reviewer"], "审核专家 钱学明"),
+    "approver": (["approver"], "审批人 冯国庆"),
+    "supervisor": (["supervisor"], "质量督导 韩雪"),
+}
+
+
+def _data(name: str) -> list[dict[str, str]]:
+    text = resources.files("examvault.demo").joinpath("data", name).read_text("utf-8")
+    return json.loads(text)
+
+
+def _write_xlsx(path: Path, fields: dict[str, tuple[str, ...]], rows: list[dict[str, str]], sheet: str) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    headers = [v[0] for v in fields.values()]
+    ws.append(headers)
+    for r in rows:
+        ws.append([r.get(h, "") for h in headers])
+    for col, width in zip("ABCDEFGHIJK", (12, 8, 6, 6, 10, 24, 10, 8, 12, 30, 8), strict=False):
+        ws.column_dimensions[col].width = width
+    wb.save(path)
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    import csv
+
+    headers = [v[0] for v in ITEM_FIELDS.values()]
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=headers, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _write_docx(path: Path, rows: list[dict[str, str]]) -> None:
+    from examvault.itembank.formats.fields import alias_map, header_key
+    from examvault.itembank.formats.gb_docx import write_gb_docx
+
+    aliases = alias_map(ITEM_FIELDS)
+    canon = [{aliases[header_key(k)]: v for k, v in r.items() if header_key(k) in aliases} for r in rows]
+    write_gb_docx(canon, path, title="电工（五级/初级工）理论知识 题库样本（国标格式）")
+
+
+def _input_files(inputs: Path) -> list[tuple[Path, str, bool]]:
+    """Write the sample as the files custodians bring; return (file, who imports, --activate)."""
+    outline = [r for level in (5, 4, 3, 2, 1) for r in _data(f"outline_L{level}.json")]
+    _write_xlsx(inputs / "电工_鉴定要素细目表.xlsx", OUTLINE_FIELDS, outline, "细目表")
+    l3 = _data("items_L3_part1.json") + _data("items_L3_part2.json")
+    _write_xlsx(inputs / "电工三级_题库_已审.xlsx", ITEM_FIELDS, l3, "题目")
+    _write_docx(inputs / "电工五级_题库_国标格式.docx", _data("items_L5.json"))
+    _write_csv(inputs / "电工四级_题库.csv", _data("items_L4.json"))
+    (inputs / "电工二级一级_题库.json").write_text(
+        json.dumps(_data("items_L2.json") + _data("items_L1.json"), ensure_ascii=False, indent=1), "utf-8"
+    )
+    return [
+        (inputs / "电工三级_题库_已审.xlsx", "custodian", True),  # migrated, already reviewed
+        (inputs / "电工五级_题库_国标格式.docx", "author", False),
+        (inputs / "电工四级_题库.csv", "author", False),
+        (inputs / "电工二级一级_题库.json", "author", False),
+    ]
+
+
+def run_demo(directory: Path, *, force: bool = False, console: Console | None = None) -> dict[str, Any]:
+    console = console or Console(stderr=True)
+    if directory.exists() and any(directory.iterdir()):
+        if not force:
+            raise ConfigurationError(f"{directory} exists and is not empty; pass --force or choose another --dir")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    inputs = directory / "input"
+    inputs.mkdir()
+    passphrase = "-".join(secrets.token_hex(3) for _ in range(5))
+    (directory / "DEMO-PASSPHRASE.txt").write_text(passphrase + "\n", "utf-8")
+    url = f"sqlite:///{(directory / 'examvault.db').resolve()}"
+
+    console.rule("[bold]examvault demo — 电工 (6-31-01-03)")
+    info = init_bank(url, passphrase, institution="示范技师学院 职业技能等级认定中心", admin="admin")
+    console.print(f"1. created the encrypted bank {info['bank_id']} in {directory}/examvault.db")
+
+    def bank(user: str) -> Bank:
+        return Bank.open(url, actor=user, unlocker=lambda s: keyring.unlock_with_passphrase(s, passphrase))
+
+    admin = bank("admin")
+    with admin.transaction() as s:
+        for name, (roles, display) in USERS.items():
+            add_user(s, name, roles, display)
+    people = ", ".join(f"{u} ({'/'.join(r)})" for u, (r, _d) in USERS.items())
+    console.print(f"2. users: {people}")
+
+    files = _input_files(inputs)
+    rep = import_outline(bank("custodian"), inputs / "电工_鉴定要素细目表.xlsx")
+    console.print("3. outlines (鉴定要素细目表) from xlsx: " + "; ".join(
+        f"level {o['level']}: {o['points']} points" for o in rep.outlines))  # fmt: skip
+
+    console.print("4. items, through every import format:")
+    imported: dict[str, list[str]] = {}
+    dup_pairs = 0
+    for path, who, activate in files:
+        r = import_items(bank(who), path, activate=activate)
+        imported[path.name] = r.codes
+        dup_pairs += len(r.duplicates)
+        kinds = ", ".join(f"{t} {n}" for t, n in sorted(r.by_type.items(), key=lambda kv: domain.ITEM_TYPES.index(kv[0])))
+        console.print(f"   {path.name:<28} {r.imported:>4} items ({kinds})" + (f", {r.activated} active on arrival" if activate else ""))
+    console.print(f"   near/exact duplicate stem pairs reported: {dup_pairs}")
+
+    console.print("5. review workflow for the new items: author submits → reviewer approves → approver activates")
+    transition(bank("author"), "submit", [], select_filter={"occupation": OCCUPATION})
+    transition(bank("reviewer"), "approve", [], select_filter={"occupation": OCCUPATION}, comment="内容、答案经复核无误")
+    moved = transition(bank("approver"), "activate", [], select_filter={"occupation": OCCUPATION})
+    console.print(f"   {len(moved)} items activated; every step is an audit event")
+
+    items = list_items(bank("supervisor"))
+    t = Table("level", *domain.ITEM_TYPES, "total", title="Active items by level and type (metadata only)")
+    for level in (5, 4, 3, 2, 1):
+        c = Counter(r["type"] for r in items if r["level"] == level and r["status"] == "active")
+        t.add_row(domain.LEVEL_NAMES[level], *[str(c.get(k, "")) for k in domain.ITEM_TYPES], str(sum(c.values())))
+    console.print(t)
+    thin = []
+    for level in (5, 4, 3, 2, 1):
+        tree = outline_tree(bank("custodian"), OCCUPATION, level)
+
+        def walk(entries: list[dict[str, Any]], level: int = level) -> None:
+            for e in entries:
+                if "importance" in e and e["active_items"] < 4:
+                    thin.append(f"L{level} {e['code']}")
+                walk(e.get("ranges", []) + e.get("points", []))
+
+        walk(tree["ranges"])
+    console.print(f"   assessment points with fewer than 4 active items: {len(thin)}" + (f" ({', '.join(thin[:8])}…)" if thin else ""))
+
+    sample = show_item(bank("custodian"), imported["电工三级_题库_已审.xlsx"][0])
+    c = sample["content"]
+    console.print(f"6. one item, decrypted for the custodian (an audited read): {sample['code']} [{sample['type']}]")
+    console.print(f"   {c['stem']}", markup=False)
+    console.print("   " + "  ".join(f"（{k}）{v}" for k, v in c["options"].items()), markup=False)
+    console.print(f"   答案：{c['answer']}", markup=False)
+
+    custodian = bank("custodian")
+    with custodian.transaction() as s:
+        kr = custodian.keyring(s)
+        words = keyring.split(s, kr, 5, 3)
+        v = keyring.add_version(s, kr, "items")
+    shares = directory / "shares"
+    shares.mkdir()
+    for i, w in enumerate(words, start=1):
+        (shares / f"share-{i}-of-5.txt").write_text(f"# examvault root-key share {i} of 5, threshold 3\n{w}\n", "utf-8")
+    from examvault.crypto.records import rewrap
+
+    n = rewrap(custodian.factory, kr, "items")
+    console.print(f"7. keys: root key split 3-of-5 into {shares}/; items key rotated to v{v} and {n} records rewrapped")
+    b = backup(custodian, directory / "bank-backup.evb")
+    console.print(f"8. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
+    for h in (admin, custodian):
+        h.close()
+
+    console.rule("[bold]try it")
+    console.print(
+        f"cd {directory}\n"
+        "export EXAMVAULT_PASSPHRASE=$(cat DEMO-PASSPHRASE.txt) EXAMVAULT_USER=custodian\n"
+        "examvault item list --level 3 --type 多选\n"
+        f"examvault outline show {OCCUPATION} 3\n"
+        f"examvault item show {sample['code']}\n"
+        f"examvault --share shares/share-1-of-5.txt --share shares/share-3-of-5.txt --share shares/share-5-of-5.txt item show {sample['code']}\n"
+        "EXAMVAULT_USER=supervisor examvault audit list --limit 20   # (supervisor: audit.read)",
+        markup=False,
+    )
+    return {"directory": str(directory), "items": len(items), "bank_id": info["bank_id"]}

@@ -1,0 +1,125 @@
+"""The CLI end to end, as a user runs it: real processes, real files, exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSPHRASE, outline_rows, sample_items, write_json
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path, *, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run([sys.executable, "-m", "examvault", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    if ok:
+        assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    return p
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMVAULT_")}
+    env |= {"EXAMVAULT_DB": db_url, "EXAMVAULT_PASSPHRASE": PASSPHRASE, "EXAMVAULT_USER": "admin"}
+    run(["init", "--institution", "测试"], env, tmp_path)
+    run(["user", "add", "cust", "--role", "custodian", "--role", "author", "--name", "李秀梅"], env, tmp_path)
+    run(["user", "add", "rev", "--role", "reviewer", "--name", "赵明"], env, tmp_path)
+    env["EXAMVAULT_USER"] = "cust"
+    run(["outline", "import", str(write_json(tmp_path / "outline.json", outline_rows()))], env, tmp_path)
+    return env
+
+
+def test_import_list_show_json(cli_env: dict[str, str], tmp_path: Path) -> None:
+    path = write_json(tmp_path / "items.json", sample_items())
+    report = json.loads(run(["item", "import", str(path), "--json"], cli_env, tmp_path).stdout)
+    assert report["imported"] == 5 and len(report["codes"]) == 5
+    listing = run(["item", "list", "--level", "3", "--json"], cli_env, tmp_path)
+    items = json.loads(listing.stdout)  # stdout is one JSON document and nothing else
+    assert len(items) == 5
+    required = {"id", "code", "occupation", "level", "point_code", "type", "points", "difficulty", "status"}
+    assert all(required <= set(i) for i in items)
+    assert "三相异步电动机" not in listing.stdout  # never content
+    only_single = json.loads(run(["item", "list", "--type", "单选", "--json"], cli_env, tmp_path).stdout)
+    assert [i["type"] for i in only_single] == ["单选"]
+    shown = json.loads(run(["item", "show", items[0]["code"], "--json"], cli_env, tmp_path).stdout)
+    assert shown["content"]["stem"]
+    audit = json.loads(run(["--user", "admin", "audit", "list", "--action", "item.read", "--json"], cli_env, tmp_path).stdout)
+    assert audit[0]["actor"] == "cust" and audit[0]["target_id"] == items[0]["code"]
+
+
+def test_bad_input_gives_a_located_message_and_no_traceback(cli_env: dict[str, str], tmp_path: Path) -> None:
+    bad = write_json(tmp_path / "bad.json", [sample_items()[0] | {"答案": "E"}])
+    p = run(["item", "import", str(bad)], cli_env, tmp_path, ok=False)
+    assert p.returncode == 3
+    assert "bad.json, item 1, column 答案: answer E is not one of its options" in p.stderr
+    assert json.loads(run(["item", "list", "--json"], cli_env, tmp_path).stdout) == []
+    p = run(["item", "import", str(tmp_path / "missing.xlsx")], cli_env, tmp_path, ok=False)
+    assert p.returncode == 3 and "no such file" in p.stderr
+
+
+def test_wrong_passphrase_and_role(cli_env: dict[str, str], tmp_path: Path) -> None:
+    path = write_json(tmp_path / "items.json", sample_items())
+    p = run(["item", "import", str(path)], cli_env | {"EXAMVAULT_PASSPHRASE": "wrong one!"}, tmp_path, ok=False)
+    assert p.returncode == 7 and "wrong passphrase" in p.stderr
+    p = run(["--user", "rev", "item", "import", str(path)], cli_env, tmp_path, ok=False)
+    assert p.returncode == 6 and "may not do item.write" in p.stderr
+    p = run(["--user", "nobody", "item", "list"], cli_env, tmp_path, ok=False)
+    assert "no active user 'nobody'" in p.stderr
+
+
+def test_shares_via_cli(cli_env: dict[str, str], tmp_path: Path) -> None:
+    run(["item", "import", str(write_json(tmp_path / "i.json", sample_items()))], cli_env, tmp_path)
+    run(["keys", "split", "--shares", "5", "--threshold", "3", "--out-dir", "sh"], cli_env, tmp_path)
+    files = sorted((tmp_path / "sh").iterdir())
+    assert len(files) == 5 and oct(files[0].stat().st_mode & 0o777) == "0o600"
+    env = {k: v for k, v in cli_env.items() if k != "EXAMVAULT_PASSPHRASE"}
+    code = json.loads(run(["item", "list", "--json"], env, tmp_path).stdout)[0]["code"]
+    shares = [a for f in files[1:4] for a in ("--share", str(f))]
+    assert json.loads(run([*shares, "item", "show", code, "--json"], env, tmp_path).stdout)["content"]["stem"]
+    p = run([*shares[:4], "item", "show", code], env, tmp_path, ok=False)
+    assert p.returncode == 7 and "3 shares are needed to unlock this bank; 2 given" in p.stderr
+    corrupt = tmp_path / "corrupt.txt"
+    words = files[0].read_text().splitlines()[-1].split()
+    words[10] = "zero" if words[10] != "zero" else "acid"
+    corrupt.write_text(" ".join(words))
+    p = run([*shares[:4], "--share", str(corrupt), "item", "show", code], env, tmp_path, ok=False)
+    assert p.returncode == 7 and "share corrupt.txt is corrupt" in p.stderr
+
+
+def test_keys_rotate_rewrap_set_min(cli_env: dict[str, str], tmp_path: Path) -> None:
+    run(["item", "import", str(write_json(tmp_path / "i.json", sample_items()))], cli_env, tmp_path)
+    run(["keys", "rotate", "--domain", "items"], cli_env, tmp_path)
+    p = run(["keys", "set-min", "--domain", "items", "--version", "2"], cli_env, tmp_path, ok=False)
+    assert "run `examvault keys rewrap` first" in p.stderr
+    run(["keys", "rewrap", "--domain", "items"], cli_env, tmp_path)
+    run(["keys", "set-min", "--domain", "items", "--version", "2"], cli_env, tmp_path)
+    status = json.loads(run(["keys", "status", "--json"], cli_env, tmp_path).stdout)
+    items = next(d for d in status["domains"] if d["domain"] == "items")
+    assert items["min_version"] == 2 and items["records"]["item_versions"] == {"2": 5}
+    assert [v["state"] for v in items["versions"]] == ["retired", "primary"]
+    code = json.loads(run(["item", "list", "--json"], cli_env, tmp_path).stdout)[0]["code"]
+    assert json.loads(run(["item", "show", code, "--json"], cli_env, tmp_path).stdout)["content"]["stem"]
+
+
+def test_backup_and_restore_elsewhere(cli_env: dict[str, str], tmp_path: Path) -> None:
+    run(["item", "import", str(write_json(tmp_path / "i.json", sample_items()))], cli_env, tmp_path)
+    run(["backup", "bank.evb"], cli_env, tmp_path)
+    target = f"sqlite:///{tmp_path / 'restored.db'}"
+    p = run(["--db", target, "restore", "bank.evb"], cli_env | {"EXAMVAULT_PASSPHRASE": "wrong one!"}, tmp_path, ok=False)
+    assert p.returncode == 7 and "wrong passphrase" in p.stderr
+    run(["--db", target, "restore", "bank.evb"], cli_env, tmp_path)
+    items = json.loads(run(["--db", target, "item", "list", "--json"], cli_env, tmp_path).stdout)
+    assert len(items) == 5
+    assert json.loads(run(["--db", target, "item", "show", items[0]["code"], "--json"], cli_env, tmp_path).stdout)["content"]
+    p = run(["--db", target, "restore", "bank.evb"], cli_env, tmp_path, ok=False)
+    assert "already holds a bank" in p.stderr
+    # a flipped byte anywhere in the compressed file is caught
+    data = bytearray((tmp_path / "bank.evb").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "tampered.evb").write_bytes(bytes(data))
+    p = run(["--db", f"sqlite:///{tmp_path / 'x.db'}", "restore", "tampered.evb"], cli_env, tmp_path, ok=False)
+    assert p.returncode == 8 and ("damaged" in p.stderr or "checksum" in p.stderr)

@@ -24,8 +24,9 @@ from examvault import __version__, db
 from examvault.bank import Bank
 from examvault.errors import ExamvaultError, UnlockError
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# Piped output gets a wide, fixed width: tables must not be squeezed to 80 columns in a log.
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 class State:

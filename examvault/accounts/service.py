@@ -65,7 +65,7 @@ def audit_many(session: Session, actor: User, rows: list[dict[str, Any]]) -> Non
     if rows:
         now = utcnow()
         session.execute(
-            insert(AuditEvent),
+            insert(AuditEvent.__table__),
             [{"actor": actor.username, "at": now, "target_type": "", "target_id": "", "details": {}} | r for r in rows],
         )
 

@@ -139,7 +139,7 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     console.print(f"   {len(moved)} items activated; every step is an audit event")
 
     items = list_items(bank("supervisor"))
-    t = Table("level", *domain.ITEM_TYPES, "total", title="Active items by level and type (metadata only)")
+    t = Table("等级", *domain.ITEM_TYPES, "合计", title="Active items by level and type (metadata only)")
     for level in (5, 4, 3, 2, 1):
         c = Counter(r["type"] for r in items if r["level"] == level and r["status"] == "active")
         t.add_row(domain.LEVEL_NAMES[level], *[str(c.get(k, "")) for k in domain.ITEM_TYPES], str(sum(c.values())))
@@ -157,7 +157,8 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
         walk(tree["ranges"])
     console.print(f"   assessment points with fewer than 4 active items: {len(thin)}" + (f" ({', '.join(thin[:8])}…)" if thin else ""))
 
-    sample = show_item(bank("custodian"), imported["电工三级_题库_已审.xlsx"][0])
+    single = next(r["code"] for r in items if r["level"] == 3 and r["type"] == "单选")
+    sample = show_item(bank("custodian"), single)
     c = sample["content"]
     console.print(f"6. one item, decrypted for the custodian (an audited read): {sample['code']} [{sample['type']}]")
     console.print(f"   {c['stem']}", markup=False)

@@ -256,10 +256,11 @@ def import_items(
             )  # fmt: skip
             if progress and n % 1000 == 0:
                 progress(len(rows) + n, 2 * len(rows))
+        # Core executemany, not the ORM's bulk path: several times faster for 100k rows.
         for chunk in _chunks(item_rows):
-            session.execute(insert(Item), chunk)
+            session.execute(insert(Item.__table__), chunk)
         for chunk in _chunks(version_rows):
-            session.execute(insert(ItemVersion), chunk)
+            session.execute(insert(ItemVersion.__table__), chunk)
         audit(
             session, user, "item.import", "file", path.name,
             items=len(drafts), activated=len(activated), dry_run=dry_run,

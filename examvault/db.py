@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, String, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -157,3 +157,49 @@ def head_revision() -> str:
 
 def has_bank(engine: Engine) -> bool:
     return inspect(engine).has_table("bank_meta")
+
+
+def _memoised(type_: Any, dialect: Any) -> Any:
+    """The column's bind processor; for repeated values (one timestamp for a whole
+    import, a handful of point values) each distinct value is processed once."""
+    proc = type_.dialect_impl(dialect).bind_processor(dialect)
+    if proc is None or not isinstance(type_, (DateTime, UTCDateTime, Numeric, Integer, String)):
+        return proc
+    cache: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            out = cache[value] = proc(value)
+            return out
+        except TypeError:  # unhashable
+            return proc(value)
+
+    return run
+
+
+def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]], chunk: int = 5000) -> None:
+    """Insert many rows through the driver's executemany, with SQLAlchemy's type
+    processing applied once per column instead of its per-row machinery.
+
+    Every row must carry the same keys. This is the import hot path: on 100,000
+    items it is several times faster than `session.execute(insert(table), rows)`.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    keys = list(rows[0])
+    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
+    procs = [_memoised(table.c[k].type, dialect) for k in keys]
+    if compiled.positional:
+        order = [keys.index(k) for k in compiled.positiontup]
+        pick = [(keys[i], procs[i]) for i in order]
+        params: list[Any] = [tuple(p(r[k]) if p else r[k] for k, p in pick) for r in rows]
+    else:
+        named = list(zip(keys, procs, strict=True))
+        params = [{k: (p(r[k]) if p else r[k]) for k, p in named} for r in rows]
+    sql = str(compiled)
+    for i in range(0, len(params), chunk):
+        conn.exec_driver_sql(sql, params[i : i + chunk])

@@ -4,12 +4,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from examvault.accounts.models import AuditEvent, User, UserRole
 from examvault.accounts.roles import PERMISSIONS, ROLES, allowed
-from examvault.db import utcnow
+from examvault.db import bulk_insert, utcnow
 from examvault.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 
 
@@ -64,10 +64,8 @@ def audit_many(session: Session, actor: User, rows: list[dict[str, Any]]) -> Non
     """Bulk form for actions that touch thousands of records at once (an import)."""
     if rows:
         now = utcnow()
-        session.execute(
-            insert(AuditEvent.__table__),
-            [{"actor": actor.username, "at": now, "target_type": "", "target_id": "", "details": {}} | r for r in rows],
-        )
+        base = {"at": now, "actor": actor.username, "action": "", "target_type": "", "target_id": "", "details": {}}
+        bulk_insert(session, AuditEvent.__table__, [base | r for r in rows])
 
 
 def list_audit(

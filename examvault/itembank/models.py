@@ -132,7 +132,7 @@ class ItemVersion(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Sealed content: see crypto/envelope.py for the layout and the AAD binding.
-    key_version: Mapped[int] = mapped_column(Integer, index=True)
+    key_version: Mapped[int] = mapped_column(Integer)
     dek: Mapped[bytes] = mapped_column(LargeBinary)
     stem: Mapped[bytes] = mapped_column(LargeBinary)
     options: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -8,6 +8,8 @@ migrations, so nothing below this module knows which one it talks to.
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -60,6 +62,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_last_v7 = 0
+
+
+def new_id() -> uuid.UUID:
+    """A UUIDv7 (RFC 9562): time-ordered, so bulk inserts append to the primary-key
+    B-tree instead of splitting pages all over it. The 74 random bits keep ids unguessable;
+    within one millisecond the value is bumped to stay monotonic in this process."""
+    global _last_v7
+    rand = int.from_bytes(os.urandom(10))  # 80 bits; 74 are used
+    rand_a, rand_b = rand >> 68, rand & ((1 << 62) - 1)
+    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    if value <= _last_v7:
+        value = _last_v7 + 1
+    _last_v7 = value
+    return uuid.UUID(int=value)
+
+
 def resolve_url(db: str | None) -> str:
     """Turn `--db` / EXAMVAULT_DB (a path or a SQLAlchemy URL) into a URL."""
     value = db or os.environ.get("EXAMVAULT_DB") or DEFAULT_DB_FILE
@@ -79,6 +98,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: a 100k-item import stays in memory
     cur.close()
 
 

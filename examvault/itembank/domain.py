@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 LEVEL_NAMES = {5: "五级/初级工", 4: "四级/中级工", 3: "三级/高级工", 2: "二级/技师", 1: "一级/高级技师"}
@@ -58,6 +59,7 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+@lru_cache(maxsize=4096)  # a bank repeats a few dozen distinct values 100,000 times
 def level(raw: str) -> int:
     value = _LEVEL_ALIASES.get(nfkc(raw).replace(" ", ""))
     if value is None:
@@ -65,6 +67,7 @@ def level(raw: str) -> int:
     return value
 
 
+@lru_cache(maxsize=4096)  # a bank repeats a few dozen distinct values 100,000 times
 def item_type(raw: str) -> str:
     key = nfkc(raw)
     value = _TYPE_ALIASES.get(key) or _TYPE_ALIASES.get(key.lower())
@@ -73,6 +76,7 @@ def item_type(raw: str) -> str:
     return value
 
 
+@lru_cache(maxsize=4096)  # a bank repeats a few dozen distinct values 100,000 times
 def difficulty(raw: str) -> int:
     key = nfkc(raw)
     if key.endswith(".0"):
@@ -83,6 +87,7 @@ def difficulty(raw: str) -> int:
     return value
 
 
+@lru_cache(maxsize=4096)  # a bank repeats a few dozen distinct values 100,000 times
 def points(raw: str) -> Decimal:
     try:
         value = Decimal(nfkc(raw))
@@ -101,6 +106,7 @@ def tidy(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
+@lru_cache(maxsize=4096)  # a bank repeats a few dozen distinct values 100,000 times
 def source(raw: str) -> str:
     key = nfkc(raw)
     if not key:
@@ -111,6 +117,7 @@ def source(raw: str) -> str:
     raise ValueError(f"source {raw!r} is not one of {'/'.join(SOURCES)}")
 
 
+@lru_cache(maxsize=4096)  # a bank repeats a few dozen distinct values 100,000 times
 def judgement(raw: str) -> str:
     key = nfkc(raw).upper().strip("()（） ")
     if key in _TRUE:
@@ -120,6 +127,7 @@ def judgement(raw: str) -> str:
     raise ValueError(f"a 判断 answer must be √ or × (also 对/错, T/F); got {raw!r}")
 
 
+@lru_cache(maxsize=4096)  # a bank repeats a few dozen distinct values 100,000 times
 def choice_letters(raw: str) -> str:
     """'b, d,a' → 'ABD'. Order-insensitive, duplicates rejected."""
     letters = [c for c in nfkc(raw).upper() if c not in " ,，、;；"]

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from examvault.crypto.records import SealedTable, register
-from examvault.db import Base, UTCDateTime, utcnow
+from examvault.db import Base, UTCDateTime, new_id, utcnow
 
 
 class Occupation(Base):
@@ -87,7 +87,7 @@ class Item(Base):
         Index("ix_items_parent", "parent_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(60), unique=True)
     occupation_id: Mapped[int] = mapped_column(ForeignKey("occupations.id"))
     level: Mapped[int] = mapped_column(Integer)
@@ -122,7 +122,7 @@ class ItemVersion(Base):
     __tablename__ = "item_versions"
     __table_args__ = (UniqueConstraint("item_id", "version"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"))
     version: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(10))

@@ -14,14 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from examvault.accounts.models import User
 from examvault.accounts.service import audit, audit_many, require
 from examvault.bank import Bank
 from examvault.crypto.records import open_fields, seal_fields
-from examvault.db import bulk_insert, utcnow
+from examvault.db import bulk_insert, new_id, utcnow
 from examvault.errors import ConflictError, Issue, NotFoundError, ValidationError
 from examvault.itembank import domain
 from examvault.itembank.content import ItemContent, MediaFile, pack, unpack
@@ -222,7 +222,7 @@ def import_items(
         occ_codes = {oid: code for code, oid in view.occupations.items()}
         _allocate_codes(session, drafts, occ_codes)
         now = utcnow()
-        ids = {d.code: uuid.uuid4() for d in drafts}
+        ids = {d.code: new_id() for d in drafts}
         # Sets first: children refer to their parent row.
         drafts.sort(key=lambda d: d.type != domain.SET_TYPE)
         item_rows: list[dict[str, Any]] = []
@@ -249,7 +249,7 @@ def import_items(
             sealed = seal_fields(keyring, ITEM_CONTENT, str(item_id), 1, pack(_content_of(d)))
             version_rows.append(
                 {
-                    "id": uuid.uuid4(), "item_id": item_id, "version": 1, "type": d.type, "points": d.points,
+                    "id": new_id(), "item_id": item_id, "version": 1, "type": d.type, "points": d.points,
                     "difficulty": d.difficulty, "point_id": d.point_id, "created_by": user.username,
                     "created_at": now, **sealed,
                 }
@@ -296,9 +296,10 @@ def _list_query(
     o = Occupation.__table__
     q = (
         select(
-            i.c.id, i.c.code, o.c.code.label("occupation"), i.c.level, n.c.code.label("point_code"), i.c.type,
-            i.c.points, i.c.difficulty, i.c.status, i.c.source, i.c.current_version.label("version"),
-            i.c.enemy_group, i.c.usage_count, i.c.last_used_at, i.c.p_value, i.c.discrimination, i.c.n_responses,
+            type_coerce(i.c.id, String).label("id"), i.c.code, o.c.code.label("occupation"), i.c.level, n.c.code.label("point_code"), i.c.type,
+            cast(i.c.points, Float).label("points"), i.c.difficulty, i.c.status, i.c.source,
+            i.c.current_version.label("version"), i.c.enemy_group, i.c.usage_count, i.c.last_used_at, i.c.p_value,
+            i.c.discrimination, i.c.n_responses,
         )
         .join(o, o.c.id == i.c.occupation_id)
         .outerjoin(n, n.c.id == i.c.point_id)
@@ -317,12 +318,25 @@ def _list_query(
     return q
 
 
-def _meta_json(row: Any) -> dict[str, Any]:
-    d = dict(row)
-    d["id"] = str(d["id"])
-    d["points"] = float(d["points"])
-    d["last_used_at"] = d["last_used_at"].isoformat() if d.get("last_used_at") else None
-    return d
+def _uuid_text(raw: Any) -> str:
+    """The id as canonical UUID text, from SQLite's 32-hex storage or PostgreSQL's uuid."""
+    if isinstance(raw, str) and len(raw) == 32:
+        return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+    return str(raw)
+
+
+def _meta_rows(result: Any) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts. Tuples and zip, not RowMapping, and the id read without
+    building a UUID object: this is `item list`'s hot path."""
+    keys = list(result.keys())
+    out = []
+    for row in result.all():
+        d = dict(zip(keys, row, strict=True))
+        d["id"] = _uuid_text(d["id"])
+        if d["last_used_at"] is not None:
+            d["last_used_at"] = d["last_used_at"].isoformat()
+        out.append(d)
+    return out
 
 
 def list_items(
@@ -343,7 +357,7 @@ def list_items(
         q = _list_query(occupation, level, type, status, point)
         if limit:
             q = q.limit(limit)
-        return [_meta_json(r) for r in session.execute(q).mappings()]
+        return _meta_rows(session.execute(q))
 
 
 # ---------------------------------------------------------------- show / edit
@@ -381,7 +395,7 @@ def show_item(bank: Bank, code: str, *, version: int | None = None, with_content
     with bank.transaction() as session:
         user = bank.actor(session, "item.list")
         item = _item(session, code)
-        meta = _meta_json(session.execute(_list_query(None, None, None, None, None).where(Item.id == item.id)).mappings().one())
+        meta = _meta_rows(session.execute(_list_query(None, None, None, None, None).where(Item.id == item.id)))[0]
         meta |= {"author": item.author, "reviewer": item.reviewer, "created_by": item.created_by,
                  "created_at": item.created_at.isoformat(), "updated_at": item.updated_at.isoformat()}  # fmt: skip
         if item.parent_id:

@@ -132,11 +132,11 @@ def read_csv(path: Path, fields: dict[str, tuple[str, ...]], required: Iterable[
     text = decode_text(path, path.read_bytes(), encoding)
     if "\x00" in text:
         raise _fail(path.name, "", "", "file holds NUL bytes; it is not a text CSV (is it an xlsx renamed to .csv?)")
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    # The delimiter is read off the header line alone: csv.Sniffer guesses from cell content
+    # and misreads rows whose text holds quotes and commas.
+    first = text.split("\n", 1)[0]
+    delimiter = max(",\t;", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:

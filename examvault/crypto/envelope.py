@@ -71,7 +71,17 @@ def open_sealed(aead: AESGCM, blob: bytes, aad: bytes, *, what: str) -> bytes:
         ) from None
 
 
-_FIELD_LP: dict[str, bytes] = {}
+_LP_CACHE: dict[str | int, bytes] = {}
+
+
+def _lp_cached(part: str | int) -> bytes:
+    """Length-prefixed encoding of a table name, field name or small number, memoised."""
+    enc = _LP_CACHE.get(part)
+    if enc is None:
+        enc = _lp(str(part).encode())
+        if len(_LP_CACHE) < 100_000:
+            _LP_CACHE[part] = enc
+    return enc
 
 
 class RecordAAD:
@@ -84,14 +94,11 @@ class RecordAAD:
     __slots__ = ("_prefix", "_suffix")
 
     def __init__(self, table: str, record_id: str, version: int, key_version: int) -> None:
-        self._prefix = _MAGIC_LP + _lp(table.encode()) + _lp(record_id.encode()) + _lp(str(version).encode())
-        self._suffix = _lp(str(key_version).encode())
+        self._prefix = _MAGIC_LP + _lp_cached(table) + _lp(record_id.encode()) + _lp_cached(version)
+        self._suffix = _lp_cached(key_version)
 
     def for_field(self, field: str) -> bytes:
-        enc = _FIELD_LP.get(field)
-        if enc is None:
-            enc = _FIELD_LP[field] = _lp(field.encode())
-        return self._prefix + enc + self._suffix
+        return self._prefix + _lp_cached(field) + self._suffix
 
 
 def seal_record(

@@ -63,7 +63,7 @@ def open_fields(
         keyring.key(spec.domain, key_version),
         spec.aad_name,
         str(row[spec.id_column]),
-        int(row[spec.version_column]),
+        row[spec.version_column],
         key_version,
         row[spec.dek_column],
         {name: row[name] for name in (fields or spec.fields)},

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -83,9 +84,12 @@ class Item(Base):
     __table_args__ = (
         Index("ix_items_selection", "occupation_id", "level", "type", "status"),
         Index("ix_items_point", "point_id"),
-        Index("ix_items_enemy", "enemy_group"),
-        Index("ix_items_parent", "parent_id"),
-    )
+        # Partial: most items have neither, and an index entry per NULL would only slow imports.
+        Index("ix_items_enemy", "enemy_group", sqlite_where=text("enemy_group IS NOT NULL"),
+              postgresql_where=text("enemy_group IS NOT NULL")),
+        Index("ix_items_parent", "parent_id", sqlite_where=text("parent_id IS NOT NULL"),
+              postgresql_where=text("parent_id IS NOT NULL")),
+    )  # fmt: skip
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(60), unique=True)
@@ -100,7 +104,7 @@ class Item(Base):
     reviewer: Mapped[str] = mapped_column(String(80), default="")  # 审核人
     enemy_group: Mapped[str | None] = mapped_column(String(60))
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"))
-    status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

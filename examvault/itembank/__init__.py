@@ -1,0 +1,1 @@
+"""Items, outlines, versions, the review workflow and the import/export formats."""

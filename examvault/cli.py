@@ -452,30 +452,17 @@ def keys() -> None:
 @pass_state
 def keys_status(state: State, as_json: bool) -> None:
     """Key versions per domain and how many records use each (no unlock needed)."""
-    from examvault.crypto.keyring import status
-    from examvault.crypto.records import census
+    from examvault.crypto.service import key_status
 
-    bank = state.bank
-    with bank.transaction() as session:
-        bank.actor(session, "keys.manage")
-        info = status(session)
-        for d in info["domains"]:
-            d["records"] = {t: {str(v): n for v, n in c.items()} for t, c in census(session, d["domain"]).items()}
+    info = key_status(state.bank)
     if as_json:
         emit_json(info)
         return
-    out.print(f"bank {info['bank_id']}  passphrase slots: {len(info['passphrase_slots'])}  "
-              f"shares: {info['shares']['threshold']}-of-{info['shares']['count']}" if info["shares"] else
-              f"bank {info['bank_id']}  passphrase slots: {len(info['passphrase_slots'])}  shares: none")  # fmt: skip
+    shares = f"{info['shares']['threshold']}-of-{info['shares']['count']}" if info["shares"] else "none"
+    out.print(f"bank {info['bank_id']}  passphrase slots: {len(info['passphrase_slots'])}  shares: {shares}")
     table(["domain", "primary", "min", "versions", "records by version"],
           [[d["domain"], d["primary_version"], d["min_version"], " ".join(f"v{v['version']}:{v['state']}" for v in d["versions"]),
             "; ".join(f"{t} {c}" for t, c in d["records"].items())] for d in info["domains"]])  # fmt: skip
-
-
-def _domains(domain: str) -> list[str]:
-    from examvault.crypto.keyring import DOMAINS
-
-    return list(DOMAINS) if domain == "all" else [domain]
 
 
 @keys.command("rotate")
@@ -483,17 +470,10 @@ def _domains(domain: str) -> list[str]:
 @pass_state
 def keys_rotate(state: State, domain: str) -> None:
     """Add a new domain-key version and make it primary. Old versions still decrypt."""
-    from examvault.accounts.service import audit
-    from examvault.crypto.keyring import add_version
+    from examvault.crypto.service import rotate
 
-    bank = state.bank
-    with bank.transaction() as session:
-        actor = bank.actor(session, "keys.manage")
-        kr = bank.keyring(session)
-        for d in _domains(domain):
-            v = add_version(session, kr, d)
-            audit(session, actor, "keys.rotate", "domain", d, version=v)
-            err.print(f"{d}: version {v} is primary")
+    for d, v in rotate(state.bank, domain).items():
+        err.print(f"{d}: version {v} is primary")
 
 
 @keys.command("rewrap")
@@ -502,27 +482,12 @@ def keys_rotate(state: State, domain: str) -> None:
 @pass_state
 def keys_rewrap(state: State, domain: str, batch_size: int) -> None:
     """Re-encrypt records under the primary version, in short batches (the bank stays usable)."""
-    from examvault.accounts.service import audit
-    from examvault.crypto.records import census, rewrap
+    from examvault.crypto.service import rewrap_domain
 
-    bank = state.bank
-    with bank.transaction() as session:
-        actor = bank.actor(session, "keys.manage")
-        kr = bank.keyring(session)
-        todo = {d: sum(n for c in census(session, d).values() for v, n in c.items() if v < kr.primary[d]) for d in _domains(domain)}
-    for d, total in todo.items():
-        done = 0
-        with progress_bar(f"rewrap {d}") as bar:
-
-            def step(n: int, total: int = total) -> None:
-                nonlocal done
-                done += n
-                bar(done, max(total, done))
-
-            count = rewrap(bank.factory, kr, d, batch_size=batch_size, on_batch=step)
-        with bank.transaction() as session:
-            audit(session, actor.username, "keys.rewrap", "domain", d, records=count)
-        err.print(f"{d}: rewrapped {count} records")
+    with progress_bar("rewrap") as bar:
+        counts = rewrap_domain(state.bank, domain, batch_size=batch_size, progress=lambda _d, done, total: bar(done, total))
+    for d, n in counts.items():
+        err.print(f"{d}: rewrapped {n} records")
 
 
 @keys.command("set-min")
@@ -531,21 +496,9 @@ def keys_rewrap(state: State, domain: str, batch_size: int) -> None:
 @pass_state
 def keys_set_min(state: State, domain: str, version: int) -> None:
     """Refuse key versions below VERSION from now on and erase them. Rewrap first."""
-    from examvault.accounts.service import audit
-    from examvault.crypto.keyring import raise_minimum
-    from examvault.crypto.records import census
-    from examvault.errors import ConflictError
+    from examvault.crypto.service import set_minimum
 
-    bank = state.bank
-    with bank.transaction() as session:
-        actor = bank.actor(session, "keys.manage")
-        kr = bank.keyring(session)
-        left = {t: sum(n for v, n in c.items() if v < version) for t, c in census(session, domain).items()}
-        if any(left.values()):
-            detail = ", ".join(f"{n} in {t}" for t, n in left.items() if n)
-            raise ConflictError(f"records still use {domain} versions below {version} ({detail}); run `examvault keys rewrap` first")
-        erased = raise_minimum(session, kr, domain, version)
-        audit(session, actor, "keys.set_min", "domain", domain, min_version=version, erased=erased)
+    erased = set_minimum(state.bank, domain, version)
     err.print(f"{domain}: minimum version {version}; erased versions {erased or 'none'}")
 
 
@@ -556,22 +509,11 @@ def keys_set_min(state: State, domain: str, version: int) -> None:
 @pass_state
 def keys_split(state: State, count: int, threshold: int, out_dir: Path) -> None:
     """Split the root key into k-of-n Shamir shares (SLIP-39 words), one file per custodian."""
-    from examvault.accounts.service import audit
-    from examvault.crypto import keyring as kr_mod
-    from examvault.crypto.shares import SHARE_HEADER
+    from examvault.crypto.service import split_root
+    from examvault.crypto.shares import write_share_files
 
-    bank = state.bank
-    with bank.transaction() as session:
-        actor = bank.actor(session, "keys.manage")
-        kr = bank.keyring(session)
-        mnemonics = kr_mod.split(session, kr, count, threshold)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for i, m in enumerate(mnemonics, start=1):
-            p = out_dir / f"share-{i}-of-{count}.txt"
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(f"{SHARE_HEADER} {i} of {count}, threshold {threshold}, bank {kr.bank_id}\n{m}\n")
-        audit(session, actor, "keys.split", "bank", str(kr.bank_id), shares=count, threshold=threshold)
+    words = split_root(state.bank, count, threshold)
+    write_share_files(out_dir, words, threshold)
     err.print(f"wrote {count} shares to {out_dir}/ (any {threshold} unlock the bank); give one to each custodian and delete the folder")
 
 
@@ -579,16 +521,10 @@ def keys_split(state: State, count: int, threshold: int, out_dir: Path) -> None:
 @pass_state
 def keys_passphrase(state: State) -> None:
     """Change the passphrase (unlock with the old one or with shares)."""
-    from examvault.accounts.service import audit
-    from examvault.crypto.keyring import change_passphrase
+    from examvault.crypto.service import change_passphrase
 
-    bank = state.bank
-    with bank.transaction() as session:
-        actor = bank.actor(session, "keys.manage")
-        kr = bank.keyring(session)
-        new = os.environ.get("EXAMVAULT_NEW_PASSPHRASE") or state.passphrase(confirm=True, prompt="New passphrase")
-        change_passphrase(session, kr, new)
-        audit(session, actor, "keys.passphrase", "bank", str(kr.bank_id))
+    new = os.environ.get("EXAMVAULT_NEW_PASSPHRASE") or state.passphrase(confirm=True, prompt="New passphrase")
+    change_passphrase(state.bank, new)
     err.print("passphrase changed")
 
 

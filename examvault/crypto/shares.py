@@ -7,7 +7,9 @@ combination. The words are easy for a custodian to copy onto paper for a safe.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import shamir_mnemonic as slip39
 from shamir_mnemonic.share import Share
@@ -65,3 +67,16 @@ def combine(share_texts: list[ShareText]) -> bytes:
     except slip39.MnemonicError as exc:
         reason = str(exc).split(" for ")[0].rstrip(".")
         raise UnlockError(f"the shares do not combine: {reason}") from None
+
+
+def write_share_files(out_dir: Path, mnemonics: list[str], threshold: int) -> list[Path]:
+    """One file per custodian, readable by its owner only."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, words in enumerate(mnemonics, start=1):
+        path = out_dir / f"share-{i}-of-{len(mnemonics)}.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"{SHARE_HEADER} {i} of {len(mnemonics)}, threshold {threshold}\n{words}\n")
+        paths.append(path)
+    return paths

@@ -16,6 +16,8 @@ from examvault.accounts.service import add_user
 from examvault.backup import backup
 from examvault.bank import Bank
 from examvault.crypto import keyring
+from examvault.crypto.service import rewrap_domain, rotate, split_root
+from examvault.crypto.shares import write_share_files
 from examvault.errors import ConfigurationError
 from examvault.itembank import domain
 from examvault.itembank.formats.fields import ITEM_FIELDS, OUTLINE_FIELDS
@@ -166,17 +168,10 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     console.print(f"   答案：{c['answer']}", markup=False)
 
     custodian = bank("custodian")
-    with custodian.transaction() as s:
-        kr = custodian.keyring(s)
-        words = keyring.split(s, kr, 5, 3)
-        v = keyring.add_version(s, kr, "items")
     shares = directory / "shares"
-    shares.mkdir()
-    for i, w in enumerate(words, start=1):
-        (shares / f"share-{i}-of-5.txt").write_text(f"# examvault root-key share {i} of 5, threshold 3\n{w}\n", "utf-8")
-    from examvault.crypto.records import rewrap
-
-    n = rewrap(custodian.factory, kr, "items")
+    write_share_files(shares, split_root(custodian, 5, 3), 3)
+    v = rotate(custodian, "items")["items"]
+    n = rewrap_domain(custodian, "items")["items"]
     console.print(f"7. keys: root key split 3-of-5 into {shares}/; items key rotated to v{v} and {n} records rewrapped")
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"8. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")

@@ -522,11 +522,11 @@ def transition(
             items = [found[c] for c in dict.fromkeys(codes)]
         elif select_filter is not None:
             f = select_filter
-            ids = [r["id"] for r in session.execute(
+            picked = [r["code"] for r in session.execute(
                 _list_query(f.get("occupation"), f.get("level"), f.get("type"), None, f.get("point"))
                 .where(Item.status.in_(rule.sources))
             ).mappings()]  # fmt: skip
-            items = [i for chunk in _chunks(ids) for i in session.scalars(select(Item).where(Item.id.in_(chunk)))]
+            items = [i for chunk in _chunks(picked) for i in session.scalars(select(Item).where(Item.code.in_(chunk)))]
         if not items:
             raise ValidationError(f"no items to {action}: name item codes, or select with --all and filters")
         problems = []

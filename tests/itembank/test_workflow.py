@@ -110,3 +110,12 @@ def test_supervisor_sees_metadata_never_content(make_bank, codes: list[str]) -> 
         show_item(sup, codes[0])
     with pytest.raises(PermissionDenied):
         list_items(make_bank("printer"))
+
+
+def test_bulk_transitions_by_filter(make_bank, codes: list[str]) -> None:
+    moved = transition(make_bank("author1"), "submit", [], select_filter={"level": 3, "type": "单选"})
+    assert [m["code"] for m in moved] == [codes[0]]
+    moved = transition(make_bank("author1"), "submit", [], select_filter={"occupation": "6-31-01-03"})
+    assert len(moved) == 4  # the rest; the 单选 is already submitted
+    transition(make_bank("rev"), "approve", [], select_filter={"point": "A-B-003"})
+    assert sorted(r["status"] for r in list_items(make_bank("cust"))) == ["reviewed", "reviewed", "submitted", "submitted", "submitted"]

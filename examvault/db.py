@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -212,14 +213,15 @@ def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]], chunk:
     dialect = conn.dialect
     keys = list(rows[0])
     compiled = table.insert().compile(dialect=dialect, column_keys=keys)
-    procs = [_memoised(table.c[k].type, dialect) for k in keys]
-    if compiled.positional:
-        order = [keys.index(k) for k in compiled.positiontup]
-        pick = [(keys[i], procs[i]) for i in order]
-        params: list[Any] = [tuple(p(r[k]) if p else r[k] for k, p in pick) for r in rows]
-    else:
-        named = list(zip(keys, procs, strict=True))
-        params = [{k: (p(r[k]) if p else r[k]) for k, p in named} for r in rows]
+    ordered = list(compiled.positiontup) if compiled.positional else keys
+    procs = [(i, p) for i, k in enumerate(ordered) if (p := _memoised(table.c[k].type, dialect))]
+    getter = itemgetter(*ordered)
+    params: list[Any] = []
+    for r in rows:
+        values = list(getter(r))
+        for i, p in procs:
+            values[i] = p(values[i])
+        params.append(tuple(values) if compiled.positional else dict(zip(ordered, values, strict=True)))
     sql = str(compiled)
     for i in range(0, len(params), chunk):
         conn.exec_driver_sql(sql, params[i : i + chunk])

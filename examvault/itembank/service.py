@@ -6,9 +6,11 @@ API call these and nothing else.
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -171,6 +173,31 @@ class ImportReport:
         return d
 
 
+_PARALLEL_DEDUPE_MIN = 20_000
+
+
+def _duplicates_meanwhile(new: list[tuple[str, str]], existing: list[tuple[str, str]]) -> Callable[[], list[DuplicatePair]]:
+    """Start the duplicate check; return a function that waits for its result.
+
+    On a large import the check (pure: stems in, pairs out) runs in a forked worker on the
+    second core while this process seals and inserts. The stems travel over a pipe, never
+    a file; the worker touches no database connection and leaves through os._exit.
+    """
+    if len(new) + len(existing) < _PARALLEL_DEDUPE_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        found = find_duplicates(new, existing)
+        return lambda: found
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(find_duplicates, new, existing)
+
+    def wait() -> list[DuplicatePair]:
+        try:
+            return future.result()
+        finally:
+            pool.shutdown()
+
+    return wait
+
+
 def _allocate_codes(session: Session, drafts: list[ItemDraft], occ_codes: dict[int, str]) -> None:
     """Give every draft without a 题目编号 the next free code `<occupation>-L<level>-NNNNN`."""
     needed = Counter((d.occupation_id, d.level) for d in drafts if d.code is None)
@@ -216,7 +243,7 @@ def import_items(
         drafts = [d for _r, d in pairs]
         keyring = bank.keyring(session)  # unlock before any write, so a wrong key changes nothing
         existing = _stems_in_bank(bank, session, {d.occupation_id for d in drafts})
-        duplicates = find_duplicates(
+        duplicates = _duplicates_meanwhile(
             [(d.code or f"{path.name} {d.location}", d.stem) for d in drafts if d.type != domain.SET_TYPE], existing
         )
         occ_codes = {oid: code for code, oid in view.occupations.items()}
@@ -273,13 +300,14 @@ def import_items(
         )
         if progress:
             progress(2 * len(rows), 2 * len(rows))
+        pairs_found = duplicates()
     return ImportReport(
         file=path.name,
         rows=len(rows),
         imported=len(drafts),
         activated=len(activated),
         by_type=dict(Counter(d.type for d in drafts)),
-        duplicates=duplicates,
+        duplicates=pairs_found,
         codes=[d.code for d in drafts if d.code],
         dry_run=dry_run,
     )
@@ -289,22 +317,22 @@ def import_items(
 
 
 def _list_query(
-    occupation: str | None, level: int | None, type_: str | None, status: str | None, point: str | None
+    occupation: str | None, level: int | None, type_: str | None, status: str | None, point: str | None,
+    *, detail: bool = False,
 ) -> Any:
+    """Item metadata, filtered. `detail` adds the columns only `item show` needs: the
+    listing stays narrow because it is read 100,000 rows at a time."""
     n = OutlineNode.__table__
     i = Item.__table__
     o = Occupation.__table__
-    q = (
-        select(
-            type_coerce(i.c.id, String).label("id"), i.c.code, o.c.code.label("occupation"), i.c.level, n.c.code.label("point_code"), i.c.type,
-            cast(i.c.points, Float).label("points"), i.c.difficulty, i.c.status, i.c.source,
-            i.c.current_version.label("version"), i.c.enemy_group, i.c.usage_count, i.c.last_used_at, i.c.p_value,
-            i.c.discrimination, i.c.n_responses,
-        )
-        .join(o, o.c.id == i.c.occupation_id)
-        .outerjoin(n, n.c.id == i.c.point_id)
-        .order_by(i.c.code)
-    )  # fmt: skip
+    columns = [
+        type_coerce(i.c.id, String).label("id"), i.c.code, o.c.code.label("occupation"), i.c.level,
+        n.c.code.label("point_code"), i.c.type, cast(i.c.points, Float).label("points"), i.c.difficulty,
+        i.c.status, i.c.source, i.c.current_version.label("version"), i.c.usage_count, i.c.p_value,
+    ]  # fmt: skip
+    if detail:
+        columns += [i.c.enemy_group, i.c.last_used_at, i.c.discrimination, i.c.n_responses]
+    q = select(*columns).join(o, o.c.id == i.c.occupation_id).outerjoin(n, n.c.id == i.c.point_id).order_by(i.c.code)
     if occupation:
         q = q.where(o.c.code == occupation)
     if level is not None:
@@ -333,7 +361,7 @@ def _meta_rows(result: Any) -> list[dict[str, Any]]:
     for row in result.all():
         d = dict(zip(keys, row, strict=True))
         d["id"] = _uuid_text(d["id"])
-        if d["last_used_at"] is not None:
+        if d.get("last_used_at") is not None:
             d["last_used_at"] = d["last_used_at"].isoformat()
         out.append(d)
     return out
@@ -395,7 +423,7 @@ def show_item(bank: Bank, code: str, *, version: int | None = None, with_content
     with bank.transaction() as session:
         user = bank.actor(session, "item.list")
         item = _item(session, code)
-        meta = _meta_rows(session.execute(_list_query(None, None, None, None, None).where(Item.id == item.id)))[0]
+        meta = _meta_rows(session.execute(_list_query(None, None, None, None, None, detail=True).where(Item.id == item.id)))[0]
         meta |= {"author": item.author, "reviewer": item.reviewer, "created_by": item.created_by,
                  "created_at": item.created_at.isoformat(), "updated_at": item.updated_at.isoformat()}  # fmt: skip
         if item.parent_id:
@@ -572,7 +600,7 @@ def export_items(
     with bank.transaction() as session:
         user = bank.actor(session, "item.export")
         v = ItemVersion.__table__
-        q = _list_query(occupation, level, type, status, None).add_columns(
+        q = _list_query(occupation, level, type, status, None, detail=True).add_columns(
             Item.author, Item.reviewer, Item.parent_id, v.c.item_id, v.c.key_version, v.c.dek,
             v.c.stem, v.c.options, v.c.answer, v.c.analysis, v.c.media, v.c.version.label("v"),
         ).join(v, (v.c.item_id == Item.id) & (v.c.version == Item.current_version))  # fmt: skip

@@ -242,3 +242,14 @@ def test_export_round_trips_through_import(make_bank, tmp_path: Path) -> None:
     with pytest.raises(PermissionDenied):
         export_items(make_bank("rev"), tmp_path / "no.xlsx")
     assert not (tmp_path / "no.xlsx").exists()
+
+
+def test_duplicate_check_in_a_worker_process_reports_the_same(make_bank, tmp_path: Path, monkeypatch) -> None:
+    import examvault.itembank.service as service
+
+    rows = sample_items() + [item_row(题干="三相异步电动机采用Y-△降压启动时，启动电流为直接启动时的（　）。")]
+    inline = import_items(make_bank("cust"), write_json(tmp_path / "a.json", rows), dry_run=True).duplicates
+    monkeypatch.setattr(service, "_PARALLEL_DEDUPE_MIN", 1)
+    forked = import_items(make_bank("cust"), write_json(tmp_path / "a.json", rows))
+    assert forked.duplicates == inline and len(inline) == 1
+    assert len(list_items(make_bank("cust"))) == 6  # and the bank's connection survived the fork

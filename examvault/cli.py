@@ -30,12 +30,11 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 
 
 class State:
-    def __init__(self, db_arg: str | None, user: str | None, passphrase_file: Path | None, shares: tuple[Path, ...], debug: bool) -> None:
+    def __init__(self, db_arg: str | None, user: str | None, passphrase_file: Path | None, shares: tuple[Path, ...]) -> None:
         self.url = db.resolve_url(db_arg)
         self.user = user
         self.passphrase_file = passphrase_file
         self.shares = shares
-        self.debug = debug
         self._bank: Bank | None = None
 
     def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase") -> str:
@@ -48,6 +47,19 @@ class State:
             raise UnlockError("no passphrase: set EXAMVAULT_PASSPHRASE, pass --passphrase-file, or run in a terminal")
         first = getpass.getpass(f"{prompt}: ")
         if confirm and getpass.getpass(f"{prompt} (again): ") != first:
+            raise UnlockError("the two passphrases differ")
+        return first
+
+    @staticmethod
+    def new_passphrase() -> str:
+        """A replacement passphrase: never the current one from EXAMVAULT_PASSPHRASE by mistake."""
+        env = os.environ.get("EXAMVAULT_NEW_PASSPHRASE")
+        if env:
+            return env
+        if not sys.stdin.isatty():
+            raise UnlockError("no new passphrase: set EXAMVAULT_NEW_PASSPHRASE or run in a terminal")
+        first = getpass.getpass("New passphrase: ")
+        if getpass.getpass("New passphrase (again): ") != first:
             raise UnlockError("the two passphrases differ")
         return first
 
@@ -116,7 +128,7 @@ def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -
 @click.pass_context
 def cli(ctx: click.Context, db_arg: str | None, user: str | None, passphrase_file: Path | None, shares: tuple[Path, ...], debug: bool) -> None:
     """examvault — secure item bank and paper assembly for 职业技能等级认定."""
-    ctx.obj = State(db_arg, user, passphrase_file, shares, debug)
+    ctx.obj = State(db_arg, user, passphrase_file, shares)  # --debug is read by main()
     ctx.call_on_close(lambda: ctx.obj._bank and ctx.obj._bank.close())
 
 
@@ -523,8 +535,7 @@ def keys_passphrase(state: State) -> None:
     """Change the passphrase (unlock with the old one or with shares)."""
     from examvault.crypto.service import change_passphrase
 
-    new = os.environ.get("EXAMVAULT_NEW_PASSPHRASE") or state.passphrase(confirm=True, prompt="New passphrase")
-    change_passphrase(state.bank, new)
+    change_passphrase(state.bank, state.new_passphrase())
     err.print("passphrase changed")
 
 

@@ -123,3 +123,13 @@ def test_backup_and_restore_elsewhere(cli_env: dict[str, str], tmp_path: Path) -
     (tmp_path / "tampered.evb").write_bytes(bytes(data))
     p = run(["--db", f"sqlite:///{tmp_path / 'x.db'}", "restore", "tampered.evb"], cli_env, tmp_path, ok=False)
     assert p.returncode == 8 and ("damaged" in p.stderr or "checksum" in p.stderr)
+
+
+def test_change_passphrase(cli_env: dict[str, str], tmp_path: Path) -> None:
+    p = run(["keys", "passphrase"], cli_env, tmp_path, ok=False)
+    assert p.returncode == 7 and "EXAMVAULT_NEW_PASSPHRASE" in p.stderr  # never silently reuse the old one
+    run(["keys", "passphrase"], cli_env | {"EXAMVAULT_NEW_PASSPHRASE": "another passphrase 2026"}, tmp_path)
+    assert run(["item", "list"], cli_env, tmp_path).returncode == 0  # listing needs no unlock
+    p = run(["item", "import", str(write_json(tmp_path / "i.json", sample_items()))], cli_env, tmp_path, ok=False)
+    assert "wrong passphrase" in p.stderr
+    run(["item", "import", str(tmp_path / "i.json")], cli_env | {"EXAMVAULT_PASSPHRASE": "another passphrase 2026"}, tmp_path)

@@ -18,7 +18,7 @@ from examvault.bank import Bank
 from examvault.crypto import keyring
 from examvault.crypto.service import rewrap_domain, rotate, split_root
 from examvault.crypto.shares import write_share_files
-from examvault.errors import ConfigurationError
+from examvault.errors import ConfigurationError, ValidationError
 from examvault.itembank import domain
 from examvault.itembank.formats.fields import ITEM_FIELDS, OUTLINE_FIELDS
 from examvault.itembank.outlines import import_outline, outline_tree
@@ -133,6 +133,18 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
         kinds = ", ".join(f"{t} {n}" for t, n in sorted(r.by_type.items(), key=lambda kv: domain.ITEM_TYPES.index(kv[0])))
         console.print(f"   {path.name:<28} {r.imported:>4} items ({kinds})" + (f", {r.activated} active on arrival" if activate else ""))
     console.print(f"   near/exact duplicate stem pairs reported: {dup_pairs}")
+    l4 = _data("items_L4.json")
+    bad_rows = [dict(next(r for r in l4 if r["题型"] == "单选")), dict(l4[0]), dict(l4[1])]
+    bad_rows[0]["答案"] = "E"  # 单选 answer that is not one of its options
+    bad_rows[1]["鉴定点代码"] = "B-Z-Z-999"  # unknown assessment point
+    bad_rows[2]["难度"] = "很难"
+    _write_csv(inputs / "有错误的题库.csv", bad_rows)
+    try:
+        import_items(bank("author"), inputs / "有错误的题库.csv", dry_run=True)
+    except ValidationError as exc:
+        console.print("   a file with mistakes is refused whole, every problem located:")
+        for issue in exc.issues:
+            console.print(f"     {issue}", markup=False)
 
     console.print("5. review workflow for the new items: author submits → reviewer approves → approver activates")
     transition(bank("author"), "submit", [], select_filter={"occupation": OCCUPATION})

@@ -55,7 +55,7 @@ def test_bad_input_gives_a_located_message_and_no_traceback(cli_env: dict[str, s
     bad = write_json(tmp_path / "bad.json", [sample_items()[0] | {"答案": "E"}])
     p = run(["item", "import", str(bad)], cli_env, tmp_path, ok=False)
     assert p.returncode == 3
-    assert "bad.json, item 1, column 答案: answer E is not one of its options" in p.stderr
+    assert "bad.json, item 1, column 答案: the answer names an option the item does not have (it has A–D)" in p.stderr
     assert json.loads(run(["item", "list", "--json"], cli_env, tmp_path).stdout) == []
     p = run(["item", "import", str(tmp_path / "missing.xlsx")], cli_env, tmp_path, ok=False)
     assert p.returncode == 3 and "no such file" in p.stderr

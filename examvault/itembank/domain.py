@@ -1,7 +1,8 @@
 """The vocabulary of the bank: levels, item types, difficulty, answers. Pure functions only.
 
 Every normaliser raises `ValueError` with a message that reads well after
-"row 12, column 答案: ", so the import code can locate it.
+"row 12, column 答案: ", so the import code can locate it. Messages quote metadata
+values (a level, a difficulty) but never an answer: answers are item content.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def judgement(raw: str) -> str:
         return TRUE_MARK
     if key in _FALSE:
         return FALSE_MARK
-    raise ValueError(f"a 判断 answer must be √ or × (also 对/错, T/F); got {raw!r}")
+    raise ValueError("a 判断 answer must be √ or × (also 对/错, T/F)")
 
 
 @lru_cache(maxsize=4096)  # a bank repeats a few dozen distinct values 100,000 times
@@ -133,9 +134,9 @@ def choice_letters(raw: str) -> str:
     letters = [c for c in nfkc(raw).upper() if c not in " ,，、;；"]
     for c in letters:
         if c not in OPTION_LETTERS:
-            raise ValueError(f"answer {raw!r} holds {c!r}, which is not an option letter A–H")
+            raise ValueError("the answer holds a character that is not an option letter A–H")
     if len(set(letters)) != len(letters):
-        raise ValueError(f"answer {raw!r} names an option twice")
+        raise ValueError("the answer names an option twice")
     return "".join(sorted(letters))
 
 

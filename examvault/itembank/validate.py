@@ -75,11 +75,11 @@ def _canonical_answer(t: str, raw: str, options: list[str], stem: str) -> str:
         valid = domain.OPTION_LETTERS[: len(options)]
         for c in letters:
             if c not in valid:
-                raise ValueError(f"answer {c} is not one of its options ({valid[0]}–{valid[-1]})")
+                raise ValueError(f"the answer names an option the item does not have (it has {valid[0]}–{valid[-1]})")
         if t == "单选" and len(letters) != 1:
-            raise ValueError(f"a 单选 has exactly one key; got {letters}")
+            raise ValueError(f"a 单选 has exactly one key; the answer names {len(letters)}")
         if t == "多选" and len(letters) < 2:
-            raise ValueError(f"a 多选 needs at least 2 keys; got {letters}")
+            raise ValueError("a 多选 needs at least 2 keys; the answer names 1")
         return letters
     if t == "填空":
         blanks = domain.blanks(raw)

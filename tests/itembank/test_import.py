@@ -84,7 +84,7 @@ def test_range_code_is_not_a_point(make_bank, tmp_path: Path) -> None:
 
 def test_single_choice_answer_not_an_option(make_bank, tmp_path: Path) -> None:
     assert_refused(make_bank("cust"), write_xlsx(tmp_path / "i.xlsx", [item_row(答案="E")]),
-                   "i.xlsx, row 2, column O (答案)", "answer E is not one of its options (A–D)")  # fmt: skip
+                   "i.xlsx, row 2, column O (答案)", "the answer names an option the item does not have (it has A–D)")  # fmt: skip
 
 
 def test_multiple_choice_with_one_key(make_bank, tmp_path: Path) -> None:
@@ -253,3 +253,11 @@ def test_duplicate_check_in_a_worker_process_reports_the_same(make_bank, tmp_pat
     forked = import_items(make_bank("cust"), write_json(tmp_path / "a.json", rows))
     assert forked.duplicates == inline and len(inline) == 1
     assert len(list_items(make_bank("cust"))) == 6  # and the bank's connection survived the fork
+
+
+def test_messages_never_quote_item_content(make_bank, tmp_path: Path) -> None:
+    marker = "答案内容标记QX7"
+    rows = [item_row(题型="判断", 答案=marker, 选项A="", 选项B="", 选项C="", 选项D=""), item_row(答案=f"B{marker}")]
+    err = assert_refused(make_bank("cust"), write_json(tmp_path / "m.json", rows), "a 判断 answer must be √ or ×",
+                         "not an option letter")  # fmt: skip
+    assert marker not in str(err)

@@ -96,7 +96,7 @@ def test_edit_makes_a_version_and_sends_item_back_to_review(make_bank, codes: li
     assert old["content"]["answer"] == "A" and old["shown_version"] == 1
     from examvault.errors import ValidationError
 
-    with pytest.raises(ValidationError, match="column 答案: answer E is not one of its options"):
+    with pytest.raises(ValidationError, match="column 答案: the answer names an option the item does not have"):
         edit_item(make_bank("cust"), code, {"答案": "E"})
     with pytest.raises(ValidationError, match="cannot be edited"):
         edit_item(make_bank("cust"), code, {"职业代码": "1-01-01-01"})

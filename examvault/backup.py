@@ -15,7 +15,6 @@ import hmac
 import json
 import uuid
 import zlib
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -89,7 +88,7 @@ def _ordered(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def backup(bank: Bank, out: Path) -> dict[str, Any]:
-    with bank.transaction() as session:
+    with bank.transaction(write=True) as session:
         user = bank.actor(session, "bank.backup")
         keyring = bank.keyring(session)
         audit(session, user, "bank.backup", "file", out.name)
@@ -136,7 +135,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], 
     try:
         fh: IO[bytes]
         with gzip.open(path, "rb") as fh:
-            for n, line in enumerate(_lines(fh), start=1):
+            for n, line in enumerate(fh, start=1):
                 if trailer is not None:
                     raise IntegrityError(f"{path.name}: data after the end marker (line {n})")
                 obj = json.loads(line)
@@ -159,10 +158,6 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], 
     if not hmac.compare_digest(sha.hex(), trailer.get("sha256", "")):
         raise IntegrityError(f"{path.name}: backup content does not match its checksum")
     return header, rows, trailer, sha
-
-
-def _lines(fh: IO[bytes]) -> Iterator[bytes]:
-    yield from fh
 
 
 def restore(bank: Bank, path: Path) -> dict[str, Any]:

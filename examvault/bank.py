@@ -38,8 +38,8 @@ class Bank:
         return cls(db.open_engine(url, schema=schema), actor, unlocker)
 
     @contextmanager
-    def transaction(self, *, commit: bool = True) -> Iterator[Session]:
-        with db.transaction(self.factory, commit=commit) as session:
+    def transaction(self, *, commit: bool = True, write: bool = False) -> Iterator[Session]:
+        with db.transaction(self.factory, commit=commit, write=write) as session:
             yield session
 
     def actor(self, session: Session, permission: str | None = None) -> User:

@@ -188,13 +188,9 @@ def user() -> None:
 @pass_state
 def user_add(state: State, username: str, roles: tuple[str, ...], display_name: str) -> None:
     """Add a user (admin only)."""
-    from examvault.accounts.service import add_user, audit
+    from examvault.accounts.admin import create_user
 
-    bank = state.bank
-    with bank.transaction() as session:
-        actor = bank.actor(session, "user.manage")
-        u = add_user(session, username, roles, display_name)
-        audit(session, actor, "user.add", "user", username, roles=sorted(u.roles))
+    create_user(state.bank, username, roles, display_name)
     err.print(f"added {username} ({', '.join(sorted(roles))})")
 
 
@@ -203,12 +199,9 @@ def user_add(state: State, username: str, roles: tuple[str, ...], display_name: 
 @pass_state
 def user_list(state: State, as_json: bool) -> None:
     """List users."""
-    from examvault.accounts.service import list_users
+    from examvault.accounts.admin import users
 
-    bank = state.bank
-    with bank.transaction() as session:
-        bank.actor(session, "user.manage")
-        rows = [{"username": u.username, "name": u.display_name, "roles": sorted(u.roles), "active": u.active} for u in list_users(session)]
+    rows = users(state.bank)
     if as_json:
         emit_json(rows)
     else:
@@ -447,7 +440,7 @@ def item_export(state: State, fmt: str, out_path: Path | None, occupation: str |
     if target.suffix.lower() != f".{fmt}":
         target = target.with_suffix(f".{fmt}")
     with progress_bar("exporting") as bar:
-        r = export_items(state.bank, target, occupation=occupation, level=level, type=type_, status=status, progress=bar)
+        r = export_items(state.bank, target, occupation=occupation, level=level, type=type_, status=status, point=point, progress=bar)
     err.print(f"exported {r['items']} items to {r['file']} — this file holds plaintext items: keep it safe")
 
 
@@ -556,22 +549,16 @@ def audit_group() -> None:
 @pass_state
 def audit_list(state: State, actor: str | None, action: str | None, target: str | None, limit: int, as_json: bool) -> None:
     """Audit events, newest first."""
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from examvault.accounts.service import list_audit
+    from examvault.accounts.admin import audit_trail
 
-    bank = state.bank
-    with bank.transaction() as session:
-        bank.actor(session, "audit.read")
-        events = list_audit(session, actor=actor, action=action, target=target, limit=limit)
-        rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target_type": e.target_type,
-                 "target_id": e.target_id, "details": e.details} for e in events]  # fmt: skip
+    rows = audit_trail(state.bank, actor=actor, action=action, target=target, limit=limit)
     if as_json:
         emit_json(rows)
         return
     sh = ZoneInfo("Asia/Shanghai")
-    from datetime import datetime
-
     table(["at (Asia/Shanghai)", "actor", "action", "target", "details"],
           [[datetime.fromisoformat(r["at"]).astimezone(sh).strftime("%Y-%m-%d %H:%M:%S"), r["actor"], r["action"],
             f"{r['target_type']} {r['target_id']}".strip(), json.dumps(r["details"], ensure_ascii=False)[:80]] for r in rows])  # fmt: skip

@@ -103,6 +103,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    # A writing action takes SQLite's write lock up front (BEGIN IMMEDIATE): otherwise a
+    # long import that read first would fail at its first write if another writer had
+    # committed meanwhile, instead of waiting its turn.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("examvault_write") else "BEGIN")
+
+
 def open_engine(url: str, *, schema: str | None = None) -> Engine:
     """Create an engine. `schema` (PostgreSQL only) isolates a bank in its own schema."""
     kwargs: dict[str, Any] = {}
@@ -115,7 +122,7 @@ def open_engine(url: str, *, schema: str | None = None) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; take control so that
         # each user action is exactly one transaction.
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -124,14 +131,17 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session], *, commit: bool = True) -> Iterator[Session]:
+def transaction(factory: sessionmaker[Session], *, commit: bool = True, write: bool = False) -> Iterator[Session]:
     """One user-visible action = one transaction: commit on success, roll back on any error.
 
-    `commit=False` runs the whole action and then rolls it back (a dry run).
+    `commit=False` runs the whole action and then rolls it back (a dry run). `write=True`
+    marks an action that will write, so SQLite serialises it with other writers from the start.
     """
     session = factory()
     try:
         session.begin()
+        if write:
+            session.connection(execution_options={"examvault_write": True})
         yield session
         if commit:
             session.commit()

@@ -72,6 +72,14 @@ class Keyring:
             )
             self._keys[(row.domain, row.version)] = AESGCM(raw)
 
+    def pin(self, session: Session, domain: str) -> None:
+        """Call before sealing: holds the domain's policy for this transaction (FOR SHARE on
+        PostgreSQL, so a concurrent `set-min` waits for it) and refreshes this keyring if
+        another process rotated or retired keys since it was unlocked."""
+        pol = session.scalars(select(KeyPolicy).where(KeyPolicy.domain == domain).with_for_update(read=True)).one()
+        if (pol.primary_version, pol.min_version) != (self.primary.get(domain), self.minimum.get(domain)):
+            self.reload(session)
+
     def key(self, domain: str, version: int) -> AESGCM:
         if version < self.minimum.get(domain, 1):
             raise KeyRetiredError(
@@ -185,11 +193,16 @@ def split(session: Session, keyring: Keyring, count: int, threshold: int) -> lis
     return mnemonics
 
 
-def add_version(session: Session, keyring: Keyring, domain: str) -> int:
-    """Rotate: a new domain-key version becomes primary; old ones still decrypt."""
+def lock_policy(session: Session, domain: str) -> KeyPolicy:
     policy = session.get(KeyPolicy, domain, with_for_update=True)
     if policy is None:
         raise ConfigurationError(f"unknown key domain {domain!r}; domains are {', '.join(DOMAINS)}")
+    return policy
+
+
+def add_version(session: Session, keyring: Keyring, domain: str) -> int:
+    """Rotate: a new domain-key version becomes primary; old ones still decrypt."""
+    policy = lock_policy(session, domain)
     latest = max(session.scalars(select(DomainKey.version).where(DomainKey.domain == domain)))
     version = latest + 1
     session.add(DomainKey(domain=domain, version=version, wrapped_key=keyring.wrap_domain_key(domain, version, new_key())))
@@ -201,9 +214,7 @@ def add_version(session: Session, keyring: Keyring, domain: str) -> int:
 
 def raise_minimum(session: Session, keyring: Keyring, domain: str, version: int) -> list[int]:
     """Refuse versions below `version` from now on, and erase their wrapped keys."""
-    policy = session.get(KeyPolicy, domain, with_for_update=True)
-    if policy is None:
-        raise ConfigurationError(f"unknown key domain {domain!r}; domains are {', '.join(DOMAINS)}")
+    policy = lock_policy(session, domain)
     if not policy.min_version <= version <= policy.primary_version:
         raise ConfigurationError(
             f"minimum version for {domain!r} must be between {policy.min_version} and "

@@ -98,8 +98,8 @@ def rewrap(
         t = spec.table
         kv = t.c[spec.key_version_column]
         while True:
-            with transaction(factory) as session:
-                keyring.reload(session)
+            with transaction(factory, write=True) as session:
+                keyring.pin(session, domain)
                 primary = keyring.primary[domain]
                 rows = session.execute(select(t).where(kv < primary).limit(batch_size)).mappings().all()
                 if not rows:

@@ -30,7 +30,7 @@ def key_status(bank: Bank) -> dict[str, Any]:
 
 
 def rotate(bank: Bank, domain: str = "all") -> dict[str, int]:
-    with bank.transaction() as session:
+    with bank.transaction(write=True) as session:
         actor = bank.actor(session, "keys.manage")
         kr = bank.keyring(session)
         out = {}
@@ -60,16 +60,17 @@ def rewrap_domain(bank: Bank, domain: str = "all", *, batch_size: int = 500,
                 progress(d, done, max(total, done))
 
         out[d] = rewrap(bank.factory, kr, d, batch_size=batch_size, on_batch=step)
-        with bank.transaction() as session:
+        with bank.transaction(write=True) as session:
             audit(session, actor.username, "keys.rewrap", "domain", d, records=out[d])
     return out
 
 
 def set_minimum(bank: Bank, domain: str, version: int) -> list[int]:
     """Refuse versions below `version` and erase them — only once no record needs them."""
-    with bank.transaction() as session:
+    with bank.transaction(write=True) as session:
         actor = bank.actor(session, "keys.manage")
         kr = bank.keyring(session)
+        keyring.lock_policy(session, domain)  # before counting: writers that seal hold it shared
         left = {t: sum(n for v, n in c.items() if v < version) for t, c in census(session, domain).items()}
         if any(left.values()):
             detail = ", ".join(f"{n} in {t}" for t, n in left.items() if n)
@@ -81,7 +82,7 @@ def set_minimum(bank: Bank, domain: str, version: int) -> list[int]:
 
 def split_root(bank: Bank, count: int, threshold: int) -> list[str]:
     """k-of-n SLIP-39 shares of the root key. The caller hands them out; the bank keeps none."""
-    with bank.transaction() as session:
+    with bank.transaction(write=True) as session:
         actor = bank.actor(session, "keys.manage")
         kr = bank.keyring(session)
         words = keyring.split(session, kr, count, threshold)
@@ -90,7 +91,7 @@ def split_root(bank: Bank, count: int, threshold: int) -> list[str]:
 
 
 def change_passphrase(bank: Bank, new_passphrase: str) -> None:
-    with bank.transaction() as session:
+    with bank.transaction(write=True) as session:
         actor = bank.actor(session, "keys.manage")
         kr = bank.keyring(session)
         keyring.change_passphrase(session, kr, new_passphrase)

@@ -142,7 +142,7 @@ def import_outline(bank: Bank, path: Path, *, dry_run: bool = False, encoding: s
     if issues:
         raise ValidationError(issues, outcome=_FAIL)
     summaries = []
-    with bank.transaction(commit=not dry_run) as session:
+    with bank.transaction(commit=not dry_run, write=True) as session:
         user = bank.actor(session, "outline.write")
         for p in parsed.values():
             summaries.append(_store(session, p))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Float, String, cast, func, select, type_coerce
+from sqlalchemy import Float, String, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
 from examvault.accounts.models import User
@@ -234,7 +234,7 @@ def import_items(
 ) -> ImportReport:
     """Validate a whole file, then store every item in one transaction — or none."""
     rows = read_item_rows(path, encoding)
-    with bank.transaction(commit=not dry_run) as session:
+    with bank.transaction(commit=not dry_run, write=True) as session:
         user = bank.actor(session, "item.write")
         if activate:
             require(user, "item.activate")
@@ -242,6 +242,7 @@ def import_items(
         pairs = _validate(path.name, rows, view, path.parent, activate, progress)
         drafts = [d for _r, d in pairs]
         keyring = bank.keyring(session)  # unlock before any write, so a wrong key changes nothing
+        keyring.pin(session, ITEM_CONTENT.domain)
         existing = _stems_in_bank(bank, session, {d.occupation_id for d in drafts})
         duplicates = _duplicates_meanwhile(
             [(d.code or f"{path.name} {d.location}", d.stem) for d in drafts if d.type != domain.SET_TYPE], existing
@@ -474,7 +475,7 @@ def edit_item(bank: Bank, code: str, changes: dict[str, str], *, note: str = "",
         canonical[name] = value
     if not canonical:
         raise ValidationError("nothing to change: give at least one --set FIELD=VALUE")
-    with bank.transaction() as session:
+    with bank.transaction(write=True) as session:
         user = bank.actor(session, "item.write")
         require(user, "item.read")
         item = _item(session, code)
@@ -501,7 +502,9 @@ def edit_item(bank: Bank, code: str, changes: dict[str, str], *, note: str = "",
         if "images" not in canonical:
             new_content.media = current.media
         version = item.current_version + 1
-        sealed = seal_fields(bank.keyring(session), ITEM_CONTENT, str(item.id), version, pack(new_content))
+        keyring = bank.keyring(session)
+        keyring.pin(session, ITEM_CONTENT.domain)
+        sealed = seal_fields(keyring, ITEM_CONTENT, str(item.id), version, pack(new_content))
         assert result.points is not None
         session.add(
             ItemVersion(
@@ -539,7 +542,7 @@ def transition(
 ) -> list[dict[str, str]]:
     """Move items through the workflow, all of them or none; each move is an audit event."""
     rule = TRANSITIONS[action]
-    with bank.transaction() as session:
+    with bank.transaction(write=True) as session:
         user = bank.actor(session, rule.permission)
         items: list[Item] = []
         if codes:
@@ -592,15 +595,26 @@ def export_items(
     level: int | None = None,
     type: str | None = None,
     status: str | None = None,
+    point: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Decrypt into the import template (xlsx, csv or json by suffix), for custodians, audited."""
+    """Decrypt into the import template (xlsx, csv or json by suffix), for custodians.
+
+    The attempt is audited in its own transaction before anything is decrypted, so even a
+    failed export leaves a trace.
+    """
     from examvault.itembank.formats.export import write_items
 
-    with bank.transaction() as session:
+    if status and status not in domain.STATUSES:
+        raise ValidationError(f"unknown status {status!r}; statuses are {', '.join(domain.STATUSES)}")
+    filters = {"occupation": occupation, "level": level, "type": type, "status": status, "point": point}
+    with bank.transaction(write=True) as session:
         user = bank.actor(session, "item.export")
+        bank.keyring(session)
+        audit(session, user, "item.export", "file", out.name, filter=filters)
+    with bank.transaction() as session:
         v = ItemVersion.__table__
-        q = _list_query(occupation, level, type, status, None, detail=True).add_columns(
+        q = _list_query(occupation, level, type, status, point, detail=True).add_columns(
             Item.author, Item.reviewer, Item.parent_id, v.c.item_id, v.c.key_version, v.c.dek,
             v.c.stem, v.c.options, v.c.answer, v.c.analysis, v.c.media, v.c.version.label("v"),
         ).join(v, (v.c.item_id == Item.id) & (v.c.version == Item.current_version))  # fmt: skip
@@ -613,7 +627,7 @@ def export_items(
             rec = {
                 "code": r["code"], "occupation": r["occupation"], "level": str(r["level"]),
                 "point_code": r["point_code"] or "", "type": r["type"], "stem": c.stem, "answer": c.answer,
-                "analysis": c.analysis, "points": str(domain.tidy(Decimal(r["points"]))), "difficulty": str(r["difficulty"]),
+                "analysis": c.analysis, "points": str(domain.tidy(Decimal(str(r["points"])))), "difficulty": str(r["difficulty"]),
                 "source": r["source"], "author": r["author"], "reviewer": r["reviewer"],
                 "enemy_group": r["enemy_group"] or "", "parent_code": parents.get(r["parent_id"], ""),
                 "media": c.media,
@@ -623,28 +637,8 @@ def export_items(
             records.append(rec)
             if progress and n % 1000 == 0:
                 progress(n, len(rows))
-        write_items(records, out)
-        audit(session, user, "item.export", "file", out.name, items=len(records),
-              filter={"occupation": occupation, "level": level, "type": type, "status": status})  # fmt: skip
-        return {"file": str(out), "items": len(records)}
-
-
-def count_items(bank: Bank) -> dict[str, int]:
-    with bank.transaction() as session:
-        bank.actor(session, "item.list")
-        return dict(session.execute(select(Item.status, func.count()).group_by(Item.status)).all())  # type: ignore[arg-type]
-
-
-__all__ = [
-    "ImportReport",
-    "count_items",
-    "edit_item",
-    "export_items",
-    "import_items",
-    "list_items",
-    "show_item",
-    "transition",
-]
+    write_items(records, out)
+    return {"file": str(out), "items": len(records)}
 
 
 def eligible_item_ids(session: Session, occupation_id: int, level: int) -> list[uuid.UUID]:

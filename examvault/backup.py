@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table, insert, inspect, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from examvault import db
@@ -181,7 +181,7 @@ def restore(bank: Bank, path: Path) -> dict[str, Any]:
             audit(session, user, "bank.restore", "file", path.name, rows=trailer["rows"], bank_id=header["bank_id"])
     except BaseException:
         bank.forget_keys()
-        _drop_all(bank)
+        db.drop_schema(bank.engine)
         raise
     db.upgrade(bank.engine)
     return {"file": str(path), "bank_id": header["bank_id"], "rows": trailer["rows"]}
@@ -197,11 +197,3 @@ def _reset_sequences(session: Session) -> None:
                 text(f"SELECT setval(pg_get_serial_sequence('{t.name}', '{pk[0].name}'), "
                      f"COALESCE((SELECT MAX({pk[0].name}) FROM {t.name}), 0) + 1, false)")
             )
-
-
-def _drop_all(bank: Bank) -> None:
-    """A failed restore leaves the target as empty as it found it."""
-    with bank.engine.begin() as conn:
-        metadata.drop_all(conn)
-        if inspect(conn).has_table("alembic_version"):
-            conn.execute(text("DROP TABLE alembic_version"))

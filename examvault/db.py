@@ -100,6 +100,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: a 100k-item import stays in memory
+    cur.execute("PRAGMA secure_delete=ON")  # erased key material is overwritten, not left in free pages
     cur.close()
 
 
@@ -235,3 +236,13 @@ def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]], chunk:
     sql = str(compiled)
     for i in range(0, len(params), chunk):
         conn.exec_driver_sql(sql, params[i : i + chunk])
+
+
+def drop_schema(engine: Engine) -> None:
+    """Remove every examvault table (a failed init or restore leaves the database empty)."""
+    from examvault.schema import metadata
+
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        if inspect(conn).has_table("alembic_version"):
+            conn.exec_driver_sql("DROP TABLE alembic_version")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -41,7 +42,8 @@ def _needles(markers: dict[str, str]) -> list[bytes]:
     out = [PASSPHRASE.encode()]
     for m in markers.values():
         raw = m.encode()
-        out += [raw, raw.hex().encode(), m.encode("utf-16-le"), m.encode("gb18030")]
+        xml_refs = "".join(f"&#{ord(c)};" if ord(c) > 127 else c for c in m).encode()  # how XML writers escape
+        out += [raw, raw.hex().encode(), m.encode("utf-16-le"), m.encode("gb18030"), xml_refs]
     return out
 
 
@@ -56,6 +58,19 @@ def test_no_plaintext_anywhere(make_bank, tmp_path: Path, monkeypatch, caplog) -
     tmpdir.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    # Catch temp files that live only for a moment (a library writing, then deleting, one):
+    # read every file under the temp dir just before it is removed.
+    vanished: list[tuple[str, bytes]] = []
+    real_unlink = os.unlink
+
+    def spy_unlink(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        p = Path(path)
+        if str(p).startswith(str(tmpdir)) and p.is_file():
+            vanished.append((str(p), p.read_bytes()))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", spy_unlink)
+    monkeypatch.setattr(os, "remove", spy_unlink)
     log_file = tmp_path / "examvault.log"
     handler = logging.FileHandler(log_file)
     logging.getLogger().addHandler(handler)
@@ -111,6 +126,8 @@ def test_no_plaintext_anywhere(make_bank, tmp_path: Path, monkeypatch, caplog) -
     for p in tmpdir.rglob("*"):
         if p.is_file():
             _scan(p.read_bytes(), needles, f"temp file {p}")
+    for name, data in vanished:
+        _scan(data, needles, f"deleted temp file {name}")
     # the export is the one place plaintext is meant to be — proving the markers were real
     from openpyxl import load_workbook
 

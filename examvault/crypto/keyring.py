@@ -129,10 +129,14 @@ def _passphrase_slot(passphrase: str, keyring: Keyring) -> KeySlot:
     )
 
 
-def create(session: Session, passphrase: str, institution: str = "") -> Keyring:
-    """A new root key, its passphrase slot and version 1 of every domain key."""
+def check_passphrase(passphrase: str) -> None:
     if len(passphrase) < 8:
         raise UnlockError("the passphrase must have at least 8 characters")
+
+
+def create(session: Session, passphrase: str, institution: str = "") -> Keyring:
+    """A new root key, its passphrase slot and version 1 of every domain key."""
+    check_passphrase(passphrase)
     root = new_key()
     meta = BankMeta(id=1, bank_id=uuid.uuid4(), institution=institution, root_check=root_check(root))
     session.add(meta)
@@ -177,8 +181,7 @@ def unlock_with_shares(session: Session, share_texts: list[shares.ShareText]) ->
 
 
 def change_passphrase(session: Session, keyring: Keyring, new_passphrase: str) -> None:
-    if len(new_passphrase) < 8:
-        raise UnlockError("the passphrase must have at least 8 characters")
+    check_passphrase(new_passphrase)
     for slot in session.scalars(select(KeySlot).where(KeySlot.kind == "passphrase")):
         session.delete(slot)
     session.add(_passphrase_slot(new_passphrase, keyring))

@@ -44,10 +44,11 @@ def combine(share_texts: list[ShareText]) -> bytes:
         mnemonic = mnemonic_of(item.text)
         try:
             share = Share.from_mnemonic(mnemonic)
-        except slip39.MnemonicError as exc:
-            # The library's message quotes the first words; keep share material out of errors.
-            reason = str(exc).split(" for ")[0].rstrip(".")
-            raise UnlockError(f"share {item.label} is corrupt or mistyped: {reason}") from None
+        except slip39.MnemonicError:
+            # The library's messages quote share words; ours never do.
+            raise UnlockError(
+                f"share {item.label} is corrupt or mistyped (its checksum, word list or length does not hold)"
+            ) from None
         mnemonics.append((item.label, mnemonic, share))
     if not mnemonics:
         raise UnlockError("no shares given")
@@ -64,9 +65,8 @@ def combine(share_texts: list[ShareText]) -> bytes:
         raise UnlockError(f"{threshold} shares are needed to unlock this bank; {len(mnemonics)} given")
     try:
         return slip39.combine_mnemonics([m for _l, m, _s in mnemonics], b"")
-    except slip39.MnemonicError as exc:
-        reason = str(exc).split(" for ")[0].rstrip(".")
-        raise UnlockError(f"the shares do not combine: {reason}") from None
+    except slip39.MnemonicError:
+        raise UnlockError("the shares do not combine into a key (they are inconsistent with each other)") from None
 
 
 def write_share_files(out_dir: Path, mnemonics: list[str], threshold: int) -> list[Path]:

@@ -8,7 +8,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
 from rich.console import Console
 from rich.table import Table
 
@@ -20,6 +19,7 @@ from examvault.crypto.service import rewrap_domain, rotate, split_root
 from examvault.crypto.shares import write_share_files
 from examvault.errors import ConfigurationError, ValidationError
 from examvault.itembank import domain
+from examvault.itembank.formats.export import write_xlsx
 from examvault.itembank.formats.fields import ITEM_FIELDS, OUTLINE_FIELDS
 from examvault.itembank.outlines import import_outline, outline_tree
 from examvault.itembank.service import import_items, list_items, show_item, transition
@@ -41,16 +41,8 @@ def _data(name: str) -> list[dict[str, str]]:
 
 
 def _write_xlsx(path: Path, fields: dict[str, tuple[str, ...]], rows: list[dict[str, str]], sheet: str) -> None:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet
     headers = [v[0] for v in fields.values()]
-    ws.append(headers)
-    for r in rows:
-        ws.append([r.get(h, "") for h in headers])
-    for col, width in zip("ABCDEFGHIJK", (12, 8, 6, 6, 10, 24, 10, 8, 12, 30, 8), strict=False):
-        ws.column_dimensions[col].width = width
-    wb.save(path)
+    write_xlsx(path, headers, [[r.get(h, "") for h in headers] for r in rows], sheet)
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:

@@ -17,7 +17,7 @@ from examvault.errors import Issue, NotFoundError, ValidationError
 from examvault.itembank import domain
 from examvault.itembank.formats.fields import OUTLINE_FIELDS, OUTLINE_REQUIRED, RawRow
 from examvault.itembank.formats.tabular import read_table
-from examvault.itembank.models import Item, Occupation, Outline, OutlineNode
+from examvault.itembank.models import Item, ItemVersion, Occupation, Outline, OutlineNode
 
 _TOLERANCE = Decimal("0.01")
 _FAIL = "nothing was imported"
@@ -163,6 +163,7 @@ def _store(session: Session, p: _Parsed) -> dict[str, Any]:
         select(Outline).where(Outline.occupation_id == occ.id, Outline.level == p.level, Outline.kind == p.kind)
     ).first()
     existing: dict[str, OutlineNode] = {}
+    dropped: list[OutlineNode] = []
     if outline is None:
         outline = Outline(occupation_id=occ.id, level=p.level, kind=p.kind)
         session.add(outline)
@@ -171,26 +172,7 @@ def _store(session: Session, p: _Parsed) -> dict[str, Any]:
         outline.revision += 1
         existing = {n.code: n for n in session.scalars(select(OutlineNode).where(OutlineNode.outline_id == outline.id))}
         dropped = [n for code, n in existing.items() if code not in p.nodes]
-        if dropped:
-            used = session.execute(
-                select(OutlineNode.code, func.count(Item.id))
-                .join(Item, Item.point_id == OutlineNode.id)
-                .where(OutlineNode.id.in_([n.id for n in dropped]))
-                .group_by(OutlineNode.code)
-            ).all()
-            if used:
-                code, n = used[0]
-                raise ValidationError(
-                    [Issue(p.nodes and next(iter(p.nodes.values())).row.file or "", "", "鉴定点代码",
-                           f"point {code!r} is missing from the new outline but {n} items use it; keep it or move the items first")],
-                    outcome=_FAIL,
-                )
-            for n in dropped:
-                n.parent_id = None
-            session.flush()
-            for n in dropped:
-                session.delete(n)
-            session.flush()
+        _refuse_dropping_used(session, dropped, next(iter(p.nodes.values())).row.file)
     nodes: dict[str, OutlineNode] = {}
     for pos, node in enumerate(p.nodes.values()):
         row = existing.get(node.code) or OutlineNode(outline_id=outline.id, code=node.code)
@@ -200,8 +182,15 @@ def _store(session: Session, p: _Parsed) -> dict[str, Any]:
         session.add(row)
         nodes[node.code] = row
     session.flush()
+    # Re-parent everything that stays before anything goes: a kept point may have lived
+    # under a range that this revision removes.
     for node in p.nodes.values():
         nodes[node.code].parent_id = nodes[node.parent].id if node.parent else None
+    for n in dropped:
+        n.parent_id = None
+    session.flush()
+    for n in dropped:
+        session.delete(n)
     session.flush()
     points = [n for n in p.nodes.values() if n.is_point]
     imp = {k: sum(1 for n in points if n.importance == k) for k in domain.IMPORTANCE}
@@ -214,6 +203,28 @@ def _store(session: Session, p: _Parsed) -> dict[str, Any]:
         "points": len(points),
         "importance": imp,
     }
+
+
+def _refuse_dropping_used(session: Session, dropped: list[OutlineNode], file: str) -> None:
+    """A point that any item, or any earlier version of one, points at cannot disappear."""
+    if not dropped:
+        return
+    ids = [n.id for n in dropped]
+    for table, column in ((Item, Item.point_id), (ItemVersion, ItemVersion.point_id)):
+        used = session.execute(
+            select(OutlineNode.code, func.count())
+            .join(table, column == OutlineNode.id)
+            .where(OutlineNode.id.in_(ids))
+            .group_by(OutlineNode.code)
+        ).first()
+        if used:
+            code, n = used
+            what = "items use" if table is Item else "item versions use"
+            raise ValidationError(
+                [Issue(file, "", "鉴定点代码",
+                       f"point {code!r} is missing from the new outline but {n} {what} it; keep it or move the items first")],
+                outcome=_FAIL,
+            )  # fmt: skip
 
 
 def find_outline(session: Session, occupation: str, level: int, kind: str = "theory") -> Outline:

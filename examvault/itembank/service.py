@@ -9,8 +9,9 @@ from __future__ import annotations
 import multiprocessing
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,7 @@ from examvault.crypto.records import open_fields, seal_fields
 from examvault.db import bulk_insert, new_id, utcnow
 from examvault.errors import ConflictError, Issue, NotFoundError, ValidationError
 from examvault.itembank import domain
-from examvault.itembank.content import ItemContent, MediaFile, pack, unpack
+from examvault.itembank.content import ItemContent, pack, unpack
 from examvault.itembank.dedupe import DuplicatePair, find_duplicates
 from examvault.itembank.formats.fields import (
     ITEM_FIELDS,
@@ -81,7 +82,7 @@ def _bank_view(session: Session, rows: list[RawRow], exclude_code: str | None = 
             select(Outline.occupation_id, Outline.level, Outline.kind, OutlineNode.code, OutlineNode.id, OutlineNode.is_point)
             .join(OutlineNode, OutlineNode.outline_id == Outline.id)
             .where(Outline.occupation_id.in_(wanted))
-            .order_by(Outline.kind.desc())  # theory after skill, so theory wins on a shared code
+            .order_by(Outline.kind.asc())  # "skill" < "theory": theory comes last and wins a shared code
         )
         for occ, lvl, _kind, code, nid, is_point in session.execute(q):
             points.setdefault((occ, lvl), {})[code] = PointRef(nid, is_point)
@@ -100,12 +101,13 @@ def _bank_view(session: Session, rows: list[RawRow], exclude_code: str | None = 
 
 
 def _validate(
-    file: str, rows: list[RawRow], view: BankView, base_dir: Path | None, activate: bool, progress: Progress | None
+    file: str, rows: list[RawRow], view: BankView, base_dir: Path | None, activate: bool, progress: Progress | None,
+    importer: frozenset[str] = frozenset(),
 ) -> list[tuple[RawRow, ItemDraft]]:
     issues: list[Issue] = []
     drafts: list[tuple[RawRow, ItemDraft]] = []
     for n, row in enumerate(rows, start=1):
-        result = validate_row(row, view, base_dir, activate=activate)
+        result = validate_row(row, view, base_dir, activate=activate, importer=importer)
         if isinstance(result, list):
             issues.extend(result)
         else:
@@ -129,7 +131,7 @@ def _content_of(draft: ItemDraft) -> ItemContent:
         options=draft.options,
         answer=draft.answer,
         analysis=draft.analysis,
-        media=[MediaFile(m.name, m.mime, m.data) for m in draft.media],
+        media=draft.media,
     )
 
 
@@ -176,26 +178,26 @@ class ImportReport:
 _PARALLEL_DEDUPE_MIN = 20_000
 
 
-def _duplicates_meanwhile(new: list[tuple[str, str]], existing: list[tuple[str, str]]) -> Callable[[], list[DuplicatePair]]:
-    """Start the duplicate check; return a function that waits for its result.
+@contextmanager
+def _duplicates_meanwhile(
+    new: list[tuple[str, str]], existing: list[tuple[str, str]]
+) -> Iterator[Callable[[], list[DuplicatePair]]]:
+    """Start the duplicate check; yield a function that waits for its result.
 
-    On a large import the check (pure: stems in, pairs out) runs in a forked worker on the
-    second core while this process seals and inserts. The stems travel over a pipe, never
-    a file; the worker touches no database connection and leaves through os._exit.
+    On a large import the check (pure: stems in, pairs out) runs in a worker process on the
+    second core while this process seals and inserts. The worker comes from a fork server,
+    so it inherits none of this process's memory — no keys, no database connections; the
+    stems reach it over a pipe, never a file. It is shut down however the import ends.
     """
-    if len(new) + len(existing) < _PARALLEL_DEDUPE_MIN or "fork" not in multiprocessing.get_all_start_methods():
+    if len(new) + len(existing) < _PARALLEL_DEDUPE_MIN or "forkserver" not in multiprocessing.get_all_start_methods():
         found = find_duplicates(new, existing)
-        return lambda: found
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    future = pool.submit(find_duplicates, new, existing)
-
-    def wait() -> list[DuplicatePair]:
-        try:
-            return future.result()
-        finally:
-            pool.shutdown()
-
-    return wait
+        yield lambda: found
+        return
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+    try:
+        yield pool.submit(find_duplicates, new, existing).result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _allocate_codes(session: Session, drafts: list[ItemDraft], occ_codes: dict[int, str]) -> None:
@@ -234,19 +236,18 @@ def import_items(
 ) -> ImportReport:
     """Validate a whole file, then store every item in one transaction — or none."""
     rows = read_item_rows(path, encoding)
-    with bank.transaction(commit=not dry_run, write=True) as session:
+    with ExitStack() as stack, bank.transaction(commit=not dry_run, write=True) as session:
         user = bank.actor(session, "item.write")
         if activate:
             require(user, "item.activate")
         view = _bank_view(session, rows)
-        pairs = _validate(path.name, rows, view, path.parent, activate, progress)
+        pairs = _validate(path.name, rows, view, path.parent, activate, progress, frozenset(user.names()))
         drafts = [d for _r, d in pairs]
         keyring = bank.keyring(session)  # unlock before any write, so a wrong key changes nothing
         keyring.pin(session, ITEM_CONTENT.domain)
         existing = _stems_in_bank(bank, session, {d.occupation_id for d in drafts})
-        duplicates = _duplicates_meanwhile(
-            [(d.code or f"{path.name} {d.location}", d.stem) for d in drafts if d.type != domain.SET_TYPE], existing
-        )
+        stems = [(d.code or f"{path.name} {d.location}", d.stem) for d in drafts if d.type != domain.SET_TYPE]
+        duplicates = stack.enter_context(_duplicates_meanwhile(stems, existing))
         occ_codes = {oid: code for code, oid in view.occupations.items()}
         _allocate_codes(session, drafts, occ_codes)
         now = utcnow()
@@ -302,6 +303,11 @@ def import_items(
         if progress:
             progress(2 * len(rows), 2 * len(rows))
         pairs_found = duplicates()
+    if dry_run:
+        # The dry run compared the file with decrypted bank stems; that read stays on record.
+        with bank.transaction(write=True) as session:
+            audit(session, bank.actor(session), "item.import_dry_run", "file", path.name,
+                  items=len(drafts), duplicates=len(pairs_found), compared_with_bank=len(existing))  # fmt: skip
     return ImportReport(
         file=path.name,
         rows=len(rows),
@@ -339,7 +345,10 @@ def _list_query(
     if level is not None:
         q = q.where(i.c.level == level)
     if type_:
-        q = q.where(i.c.type == domain.item_type(type_))
+        try:
+            q = q.where(i.c.type == domain.item_type(type_))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
     if status:
         q = q.where(i.c.status == status)
     if point:

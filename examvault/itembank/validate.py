@@ -13,6 +13,7 @@ from pathlib import Path
 
 from examvault.errors import Issue
 from examvault.itembank import domain
+from examvault.itembank.content import MediaFile
 from examvault.itembank.formats.fields import ITEM_FIELDS, OPTION_FIELDS, RawRow
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -37,13 +38,6 @@ class BankView:
 
 
 @dataclass
-class Media:
-    name: str
-    mime: str
-    data: bytes
-
-
-@dataclass
 class ItemDraft:
     location: str
     code: str | None
@@ -62,7 +56,7 @@ class ItemDraft:
     reviewer: str
     enemy_group: str | None
     parent_code: str | None
-    media: list[Media] = field(default_factory=list)
+    media: list[MediaFile] = field(default_factory=list)
 
 
 def _canonical_answer(t: str, raw: str, options: list[str], stem: str) -> str:
@@ -90,7 +84,7 @@ def _canonical_answer(t: str, raw: str, options: list[str], stem: str) -> str:
     return raw.strip()
 
 
-def _read_media(row: RawRow, base_dir: Path | None, issues: list[Issue]) -> list[Media]:
+def _read_media(row: RawRow, base_dir: Path | None, issues: list[Issue]) -> list[MediaFile]:
     raw = row.get("images")
     if not raw:
         return []
@@ -109,11 +103,13 @@ def _read_media(row: RawRow, base_dir: Path | None, issues: list[Issue]) -> list
         if mime is None:
             issues.append(Issue(row.file, row.location, col, f"image {name!r} is not a PNG, JPEG or GIF"))
             continue
-        out.append(Media(name=Path(name).name, mime=mime, data=data))
+        out.append(MediaFile(name=Path(name).name, mime=mime, data=data))
     return out
 
 
-def validate_row(row: RawRow, bank: BankView, base_dir: Path | None, *, activate: bool = False) -> ItemDraft | list[Issue]:
+def validate_row(
+    row: RawRow, bank: BankView, base_dir: Path | None, *, activate: bool = False, importer: frozenset[str] = frozenset()
+) -> ItemDraft | list[Issue]:
     issues: list[Issue] = []
 
     def bad(name: str, message: str) -> None:
@@ -206,6 +202,8 @@ def validate_row(row: RawRow, bank: BankView, base_dir: Path | None, *, activate
     reviewer = row.get("reviewer").strip()
     if activate and reviewer and author and reviewer == author:
         bad("reviewer", f"审核人 {reviewer!r} is also the 出题人; an author never reviews their own item")
+    elif activate and reviewer in importer:
+        bad("reviewer", f"审核人 {reviewer!r} is the person importing; --activate needs a review by someone else")
 
     media = _read_media(row, base_dir, issues)
     if issues or t is None or level is None or occ_id is None or (diff is None and not is_set):

@@ -66,3 +66,19 @@ def test_reimport_updates_and_protects_used_points(make_bank, tmp_path: Path) ->
 def test_only_custodians_import_outlines(make_bank, tmp_path: Path) -> None:
     with pytest.raises(PermissionDenied):
         import_outline(make_bank("author1"), write_json(tmp_path / "o.json", outline_rows(2)))
+
+
+def test_reimport_can_restructure_ranges(make_bank, tmp_path: Path) -> None:
+    bank = make_bank("cust")
+    import_items(bank, write_json(tmp_path / "i.json", sample_items()))
+    rows = [r for r in outline_rows() if r["范围代码"] != "B-A" or r.get("鉴定点代码")]
+    # B-A (a range) disappears; its points move to a new range B-B with the same weight.
+    rows.append(rows[0] | {"范围代码": "B-B", "范围名称": "电气控制", "上级范围代码": "B", "鉴定比重": "70"})
+    for r in rows:
+        if r.get("鉴定点代码", "").startswith("B-A-"):
+            r["范围代码"] = "B-B"
+    report = import_outline(bank, write_json(tmp_path / "o.json", rows))
+    assert report.outlines[0]["revision"] == 2
+    b = outline_tree(bank, OCC, 3)["ranges"][1]
+    assert [r["code"] for r in b["ranges"]] == ["B-B"]
+    assert [p["code"] for p in b["ranges"][0]["points"]] == ["B-A-001", "B-A-002", "B-A-003"]

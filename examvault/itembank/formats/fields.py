@@ -58,10 +58,6 @@ def alias_map(fields: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {header_key(alias): name for name, aliases in fields.items() for alias in aliases}
 
 
-def chinese_header(fields: dict[str, tuple[str, ...]], name: str) -> str:
-    return fields[name][0]
-
-
 @dataclass
 class RawRow:
     """One record as read from a file, before validation."""

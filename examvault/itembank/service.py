@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Float, String, cast, select, type_coerce
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
 
 from examvault.accounts.models import User
@@ -208,8 +209,15 @@ def _allocate_codes(session: Session, drafts: list[ItemDraft], occ_codes: dict[i
         prefix = f"{occ_codes[occ]}-L{lvl}-"
         seq = session.get(CodeSequence, prefix, with_for_update=True)
         if seq is None:
-            seq = CodeSequence(prefix=prefix, next_value=1)
-            session.add(seq)
+            # Two first imports may race to create the counter: one insert wins, the other
+            # waits on it, fails in its savepoint, and then locks the winner's row.
+            try:
+                with session.begin_nested():
+                    session.add(CodeSequence(prefix=prefix, next_value=1))
+            except SAIntegrityError:
+                pass
+            seq = session.get(CodeSequence, prefix, with_for_update=True, populate_existing=True)
+            assert seq is not None
         in_bank = set(session.scalars(select(Item.code).where(Item.code.startswith(prefix))))
         fresh: list[str] = []
         n = seq.next_value

@@ -268,3 +268,26 @@ def test_messages_never_quote_item_content(make_bank, tmp_path: Path) -> None:
     err = assert_refused(make_bank("cust"), write_json(tmp_path / "m.json", rows), "a 判断 answer must be √ or ×",
                          "not an option letter")  # fmt: skip
     assert marker not in str(err)
+
+
+def test_concurrent_imports_both_land(make_bank, tmp_path: Path) -> None:
+    """Two custodians import at once: one waits for the other instead of failing."""
+    import threading
+
+    files = [write_json(tmp_path / f"c{n}.json", [item_row(题干=f"并发导入{n}号文件第{i}题（　）。") for i in range(30)]) for n in range(2)]
+    errors: list[BaseException] = []
+
+    def run(path: Path) -> None:
+        try:
+            import_items(make_bank("cust"), path)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    codes = [r["code"] for r in list_items(make_bank("cust"))]
+    assert len(codes) == 60 and len(set(codes)) == 60

@@ -372,27 +372,36 @@ def item_edit(state: State, code: str, sets: tuple[str, ...], note: str) -> None
     err.print(f"{r['code']} is now version {r['version']} ({r['status']}); changed {', '.join(r['changed'])}")
 
 
+def _move(state: State, action: str, codes: tuple[str, ...], select_all: bool, filters: dict[str, Any],
+          comment: str, as_json: bool) -> None:  # fmt: skip
+    from examvault.errors import ValidationError
+    from examvault.itembank.service import transition
+
+    if codes and select_all:
+        raise ValidationError("give item codes or --all, not both")
+    moved = transition(state.bank, action, list(codes), comment=comment, select_filter=filters if select_all else None)
+    if as_json:
+        emit_json(moved)
+    else:
+        err.print(f"{action}: {len(moved)} items → {moved[0]['to']}")
+
+
+def _transition_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--json", "as_json", is_flag=True)(f)
+    f = click.option("--comment", default="")(f)
+    f = _filters(f)
+    f = click.option("--all", "select_all", is_flag=True, help="Every item in the right status that matches the filters.")(f)
+    return click.argument("codes", nargs=-1)(f)
+
+
 def _transition_command(action: str, help_text: str) -> None:
     @item.command(action, help=help_text)
-    @click.argument("codes", nargs=-1)
-    @click.option("--all", "select_all", is_flag=True, help="Every item in the right status that matches the filters.")
-    @_filters
-    @click.option("--comment", default="")
-    @click.option("--json", "as_json", is_flag=True)
+    @_transition_options
     @pass_state
     def command(state: State, codes: tuple[str, ...], select_all: bool, occupation: str | None, level: int | None,
                 type_: str | None, point: str | None, comment: str, as_json: bool) -> None:  # fmt: skip
-        from examvault.errors import ValidationError
-        from examvault.itembank.service import transition
-
-        if codes and select_all:
-            raise ValidationError("give item codes or --all, not both")
-        filt = {"occupation": occupation, "level": level, "type": type_, "point": point} if select_all else None
-        moved = transition(state.bank, action, list(codes), comment=comment, select_filter=filt)
-        if as_json:
-            emit_json(moved)
-        else:
-            err.print(f"{action}: {len(moved)} items → {moved[0]['to']}")
+        filters = {"occupation": occupation, "level": level, "type": type_, "point": point}
+        _move(state, action, codes, select_all, filters, comment, as_json)
 
 
 _transition_command("submit", "Submit drafts for review.")
@@ -402,27 +411,14 @@ _transition_command("retire", "Retire items for good.")
 
 
 @item.command("review")
-@click.argument("codes", nargs=-1)
 @click.option("--approve/--reject", "approve", default=True, help="Approve (→ reviewed) or reject (→ draft).")
-@click.option("--all", "select_all", is_flag=True)
-@_filters
-@click.option("--comment", default="")
-@click.option("--json", "as_json", is_flag=True)
+@_transition_options
 @pass_state
-def item_review(state: State, codes: tuple[str, ...], approve: bool, select_all: bool, occupation: str | None,
+def item_review(state: State, approve: bool, codes: tuple[str, ...], select_all: bool, occupation: str | None,
                 level: int | None, type_: str | None, point: str | None, comment: str, as_json: bool) -> None:  # fmt: skip
     """Review submitted items. A reviewer never reviews an item they wrote or entered."""
-    from examvault.errors import ValidationError
-    from examvault.itembank.service import transition
-
-    if codes and select_all:
-        raise ValidationError("give item codes or --all, not both")
-    filt = {"occupation": occupation, "level": level, "type": type_, "point": point} if select_all else None
-    moved = transition(state.bank, "approve" if approve else "reject", list(codes), comment=comment, select_filter=filt)
-    if as_json:
-        emit_json(moved)
-    else:
-        err.print(f"{'approved' if approve else 'rejected'} {len(moved)} items")
+    filters = {"occupation": occupation, "level": level, "type": type_, "point": point}
+    _move(state, "approve" if approve else "reject", codes, select_all, filters, comment, as_json)
 
 
 @item.command("export")

@@ -80,6 +80,9 @@ class Issue:
         return f"{where}: {self.message}"
 
 
+NOTHING_IMPORTED = "nothing was imported"
+
+
 class ValidationError(ExamvaultError):
     """Input failed validation. Carries every issue found, not only the first."""
 

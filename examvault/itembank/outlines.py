@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
 from examvault.bank import Bank
-from examvault.errors import Issue, NotFoundError, ValidationError
+from examvault.errors import NOTHING_IMPORTED, Issue, NotFoundError, ValidationError
 from examvault.itembank import domain
 from examvault.itembank.formats.fields import OUTLINE_FIELDS, OUTLINE_REQUIRED, RawRow
 from examvault.itembank.formats.tabular import read_table
 from examvault.itembank.models import Item, ItemVersion, Occupation, Outline, OutlineNode
 
 _TOLERANCE = Decimal("0.01")
-_FAIL = "nothing was imported"
 
 
 @dataclass
@@ -140,7 +139,7 @@ def import_outline(bank: Bank, path: Path, *, dry_run: bool = False, encoding: s
     rows = read_table(path, OUTLINE_FIELDS, OUTLINE_REQUIRED, encoding=encoding, list_key="outline")
     parsed, issues = _parse(rows)
     if issues:
-        raise ValidationError(issues, outcome=_FAIL)
+        raise ValidationError(issues, outcome=NOTHING_IMPORTED)
     summaries = []
     with bank.transaction(commit=not dry_run, write=True) as session:
         user = bank.actor(session, "outline.write")
@@ -223,7 +222,7 @@ def _refuse_dropping_used(session: Session, dropped: list[OutlineNode], file: st
             raise ValidationError(
                 [Issue(file, "", "鉴定点代码",
                        f"point {code!r} is missing from the new outline but {n} {what} it; keep it or move the items first")],
-                outcome=_FAIL,
+                outcome=NOTHING_IMPORTED,
             )  # fmt: skip
 
 

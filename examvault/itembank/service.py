@@ -26,7 +26,7 @@ from examvault.accounts.service import audit, audit_many, require
 from examvault.bank import Bank
 from examvault.crypto.records import open_fields, seal_fields
 from examvault.db import bulk_insert, new_id, utcnow
-from examvault.errors import ConflictError, Issue, NotFoundError, ValidationError
+from examvault.errors import NOTHING_IMPORTED, ConflictError, Issue, NotFoundError, ValidationError
 from examvault.itembank import domain
 from examvault.itembank.content import ItemContent, pack, unpack
 from examvault.itembank.dedupe import DuplicatePair, find_duplicates
@@ -52,7 +52,6 @@ from examvault.itembank.validate import BankView, ItemDraft, PointRef, check_set
 from examvault.itembank.workflow import TRANSITIONS
 
 Progress = Callable[[int, int], None]
-_FAIL = "nothing was imported"
 _CHUNK = 5000
 
 
@@ -64,7 +63,7 @@ def read_item_rows(path: Path, encoding: str | None = None) -> list[RawRow]:
         from examvault.itembank.formats.gb_docx import read_gb_docx
 
         if not path.is_file():
-            raise ValidationError([Issue(str(path), "", "", "no such file")], outcome=_FAIL)
+            raise ValidationError([Issue(str(path), "", "", "no such file")], outcome=NOTHING_IMPORTED)
         return read_gb_docx(path)
     return read_table(path, ITEM_FIELDS, ITEM_REQUIRED, encoding=encoding)
 
@@ -119,7 +118,7 @@ def _validate(
     if not rows:
         issues.append(Issue(file, "", "", "the file holds no items"))
     if issues:
-        raise ValidationError(issues, outcome=_FAIL)
+        raise ValidationError(issues, outcome=NOTHING_IMPORTED)
     return drafts
 
 
@@ -638,9 +637,8 @@ def export_items(
         rows = session.execute(q).mappings().all()
         parents = dict(session.execute(select(Item.id, Item.code).where(Item.type == domain.SET_TYPE)).all())
         records = []
-        keyring = bank.keyring(session)
         for n, r in enumerate(rows, start=1):
-            c = unpack(open_fields(keyring, ITEM_CONTENT, {**r, "version": r["v"]}))
+            c = decrypt_version(bank, session, {**r, "version": r["v"]})
             rec = {
                 "code": r["code"], "occupation": r["occupation"], "level": str(r["level"]),
                 "point_code": r["point_code"] or "", "type": r["type"], "stem": c.stem, "answer": c.answer,

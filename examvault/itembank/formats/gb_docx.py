@@ -45,13 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from examvault.errors import Issue, ValidationError
+from examvault.errors import NOTHING_IMPORTED, Issue, ValidationError
 from examvault.itembank.formats.fields import OPTION_FIELDS, RawRow
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
 
-_FAIL = "nothing was imported"
 
 # The header carries a letter; the bank and validation speak in Chinese type names.
 TYPE_CODES: dict[str, str] = dict(
@@ -147,7 +146,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
     def unreadable(reason: str) -> ValidationError:
         return ValidationError(
-            [Issue(path.name, "", "", f"not a readable .docx file ({reason})")], outcome=_FAIL
+            [Issue(path.name, "", "", f"not a readable .docx file ({reason})")], outcome=NOTHING_IMPORTED
         )
 
     if not path.is_file():
@@ -262,7 +261,7 @@ def read_gb_docx(path: Path) -> list[RawRow]:
             item.add(item.current, line)
     close(item)
     if issues:
-        raise ValidationError(issues, outcome=_FAIL)
+        raise ValidationError(issues, outcome=NOTHING_IMPORTED)
     return [RawRow(file, it.where(), it.values, dict(COLUMNS)) for it in items]
 
 

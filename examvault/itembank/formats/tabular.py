@@ -16,14 +16,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from examvault.errors import Issue, ValidationError
+from examvault.errors import NOTHING_IMPORTED, Issue, ValidationError
 from examvault.itembank.formats.fields import RawRow, alias_map, header_key
-
-_FAIL = "nothing was imported"
 
 
 def _fail(file: str, location: str, column: str, message: str) -> ValidationError:
-    return ValidationError([Issue(file, location, column, message)], outcome=_FAIL)
+    return ValidationError([Issue(file, location, column, message)], outcome=NOTHING_IMPORTED)
 
 
 def _cell_text(value: Any) -> str:
@@ -69,7 +67,7 @@ def _map_header(
                 Issue(file, "row 1" if letters else "header", "", f"required column {fields[name][0]!r} is missing")
             )
     if issues:
-        raise ValidationError(issues, outcome=_FAIL)
+        raise ValidationError(issues, outcome=NOTHING_IMPORTED)
     return mapping
 
 
@@ -208,7 +206,7 @@ def read_json(path: Path, fields: dict[str, tuple[str, ...]], required: Iterable
                 issues.append(Issue(path.name, where, fields[name][0], "required field is missing"))
         rows.append(RawRow(path.name, where, values, columns))
     if issues:
-        raise ValidationError(issues, outcome=_FAIL)
+        raise ValidationError(issues, outcome=NOTHING_IMPORTED)
     return rows
 
 

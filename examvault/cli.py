@@ -582,6 +582,203 @@ def restore_cmd(state: State, file: Path) -> None:
     err.print(f"restored bank {r['bank_id']}: {sum(r['rows'].values())} rows into {state.url}")
 
 
+@cli.group()
+def blueprint() -> None:
+    """Blueprints (组卷方案): import, list, show, check coverage. See docs/blueprint.md."""
+
+
+@blueprint.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def blueprint_import(state: State, file: Path, as_json: bool) -> None:
+    """Validate a YAML/JSON blueprint and store it; a changed document becomes a new version."""
+    from examvault.assembly.service import import_blueprint
+
+    r = import_blueprint(state.bank, file)
+    if as_json:
+        emit_json(r)
+    else:
+        verb = "stored" if r["created"] else "unchanged, already stored as"
+        err.print(f"blueprint {r['id']} {verb} version {r['version']}: {', '.join(r['sections'])}; {r['total_points']} points")
+
+
+@blueprint.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def blueprint_list(state: State, as_json: bool) -> None:
+    from examvault.assembly.service import list_blueprints
+
+    rows = list_blueprints(state.bank)
+    if as_json:
+        emit_json(rows)
+        return
+    table(["id", "version", "level", "forms", "sections", "points", "by", "created"],
+          [[r["id"], r["version"], r["level"], ",".join(r["forms"]), " + ".join(r["sections"]), r["total_points"],
+            r["created_by"], r["created_at"][:16]] for r in rows])  # fmt: skip
+
+
+@blueprint.command("show")
+@click.argument("ref", metavar="ID")
+@click.option("--version", type=int, help="An earlier version (default: the latest).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def blueprint_show(state: State, ref: str, version: int | None, as_json: bool) -> None:
+    from examvault.assembly.service import show_blueprint
+
+    r = show_blueprint(state.bank, ref, version=version)
+    if as_json:
+        emit_json(r)
+        return
+    import yaml
+
+    err.print(f"blueprint {r['id']} version {r['version']} (sha256 {r['digest'][:16]}…, by {r['created_by']})")
+    out.print(yaml.safe_dump(r["document"], allow_unicode=True, sort_keys=False), markup=False)
+
+
+@blueprint.command("check")
+@click.argument("ref", metavar="ID|FILE")
+@click.option("--time-limit", type=float, default=20.0, show_default=True, help="Seconds for each solver run.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def blueprint_check(state: State, ref: str, time_limit: float, as_json: bool) -> None:
+    """Coverage of the bank for a blueprint, and whether a paper exists (with the diagnosis when not)."""
+    from collections import defaultdict
+
+    from examvault.assembly.service import check_blueprint
+
+    r = check_blueprint(state.bank, ref, time_limit=time_limit)
+    if as_json:
+        emit_json(r)
+        return
+    out.print(f"blueprint {r['blueprint']}: {r['eligible_items']} eligible items; left out: {r['excluded'] or 'none'}", markup=False)
+    sums: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for c in r["coverage"]:
+        cell = sums[(c["section"], c["range"])]
+        cell[c["importance"]] += c["items"]
+        cell[f"d{c['difficulty']}"] += c["items"]
+    table(["section", "range", "X", "Y", "Z", "易", "较易", "中等", "较难", "难"],
+          [[s, rg, v["X"], v["Y"], v["Z"], v["d1"], v["d2"], v["d3"], v["d4"], v["d5"]] for (s, rg), v in sorted(sums.items())],
+          title="eligible items per section × range × importance / difficulty")  # fmt: skip
+    weak = r["weak_points"]
+    out.print(f"points with fewer than 4 active items: {len(weak)}" + (": " + ", ".join(f"{w['point']} ({w['active_items']})" for w in weak[:40]) if weak else ""), markup=False)
+    d = r["disjoint_forms"]
+    out.print(f"disjoint forms the bank could supply: {d['solver_confirmed']} (supply bound {d['upper_bound']})", markup=False)
+    if r["feasible"]:
+        out.print(f"feasible: a paper exists (solved in {r['solve_seconds']} s)", markup=False)
+    else:
+        out.print("NOT feasible; the closest paper breaks these rows:", markup=False)
+        for s in r["shortfalls"]:
+            out.print(f"  - {s['message']}", markup=False)
+    if not r["feasible"]:
+        sys.exit(3)
+
+
+@cli.group()
+def paper() -> None:
+    """Papers: assemble forms from a blueprint, show, approve, re-derive."""
+
+
+@paper.command("assemble")
+@click.argument("ref", metavar="BLUEPRINT")
+@click.option("--forms", help="Form labels, e.g. A,B (default: the blueprint's).")
+@click.option("--seed", type=click.IntRange(0, 2**62), help="Random seed (default: a fresh one, recorded with the paper).")
+@click.option("--time-limit", type=float, help="Solver seconds (default: the blueprint's).")
+@click.option("--gap", type=float, help="Relative MIP gap (default: the blueprint's).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def paper_assemble(state: State, ref: str, forms: str | None, seed: int | None, time_limit: float | None,
+                   gap: float | None, as_json: bool) -> None:  # fmt: skip
+    """Assemble all forms of a stored blueprint (ID) or a blueprint file in one model; they are stored as drafts."""
+    from examvault.assembly.service import assemble
+
+    papers = assemble(state.bank, ref, forms=forms.split(",") if forms else None, seed=seed, time_limit=time_limit, gap=gap)
+    if as_json:
+        emit_json(papers)
+        return
+    for p in papers:
+        err.print(f"paper {p['code']} (form {p['form']}): {p['items']} items, {p['total_points']:g} points, seed {p['seed']}, id {p['id']}")
+
+
+@paper.command("list")
+@click.option("--status")
+@click.option("--blueprint", "blueprint_ref")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def paper_list(state: State, status: str | None, blueprint_ref: str | None, as_json: bool) -> None:
+    from examvault.assembly.service import list_papers
+
+    rows = list_papers(state.bank, status=status, blueprint=blueprint_ref)
+    if as_json:
+        emit_json(rows)
+        return
+    table(["code", "form", "status", "blueprint", "items", "points", "approvals", "by", "created"],
+          [[r["code"], r["form"], r["status"], f"{r['blueprint']} v{r['blueprint_version']}", r["items"], r["total_points"],
+            ",".join(r["approvals"]), r["created_by"], r["created_at"][:16]] for r in rows])  # fmt: skip
+
+
+@paper.command("show")
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def paper_show(state: State, ref: str, as_json: bool) -> None:
+    """A paper's layout; the form's answers only for key holders (custodian, approver), audited."""
+    from examvault.assembly.service import show_paper
+
+    r = show_paper(state.bank, ref)
+    if as_json:
+        emit_json(r)
+        return
+    out.print(f"{r['title']} — paper {r['code']} form {r['form']} ({r['status']}), {r['total_points']:g} points, seed {r['seed']}", markup=False)
+    table(["#", "section", "item", "v", "type", "points", "point", "imp", "diff", "answer"],
+          [[i["position"], i["section"], i["item_code"] or "(expert slot)", i["version"], i["type"], i["points"],
+            i["point_code"], i["importance"], i["difficulty"], i.get("answer", "")] for i in r["items"]])  # fmt: skip
+
+
+@paper.command("approve")
+@click.argument("ref", metavar="ID")
+@pass_state
+def paper_approve(state: State, ref: str) -> None:
+    """Approve a draft; two distinct approvers, neither the assembler. The second approval counts usage."""
+    from examvault.assembly.service import approve_paper
+
+    r = approve_paper(state.bank, ref)
+    err.print(f"paper {r['code']}: approved by {', '.join(r['approvals'])}; status {r['status']}")
+
+
+@paper.command("expert")
+@click.argument("ref", metavar="ID")
+@click.option("--position", type=int, required=True, help="The expert slot's position on the paper.")
+@click.argument("item_code")
+@pass_state
+def paper_expert(state: State, ref: str, position: int, item_code: str) -> None:
+    """Put an item written for this paper (source 专家命题) into an expert slot."""
+    from examvault.assembly.service import fill_expert_slot
+
+    r = fill_expert_slot(state.bank, ref, position, item_code)
+    err.print(f"paper {r['code']}: slot {position} ← {r['item']} ({r['item_status']}); open expert slots left: {r['open_expert_slots']}")
+
+
+@paper.command("verify-derivation")
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def paper_verify(state: State, ref: str, as_json: bool) -> None:
+    """Re-solve from the stored blueprint version, seed and snapshot; exit 8 unless identical."""
+    from examvault.assembly.service import verify_derivation
+
+    r = verify_derivation(state.bank, ref)
+    if as_json:
+        emit_json(r)
+    else:
+        out.print(f"paper {r['paper']} form {r['form']}: seed {r['seed']}, blueprint {r['blueprint']} v{r['blueprint_version']}", markup=False)
+        out.print(f"  snapshot sha256 {r['snapshot_sha256']}: {'intact' if r['snapshot_intact'] else 'ALTERED'}", markup=False)
+        out.print(f"  solver recorded {r['solver_recorded']}; now {r['solver_now']}", markup=False)
+        out.print(f"  re-derived layout {'identical' if r['identical'] else 'DIFFERENT'}", markup=False)
+    if not r["identical"]:
+        sys.exit(8)
+
+
 @cli.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("examvault-demo"), show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing demo directory.")

@@ -1,6 +1,7 @@
 """Import every model module so `Base.metadata` describes the whole schema."""
 
 from examvault.accounts import models as _accounts  # noqa: F401
+from examvault.assembly import models as _assembly  # noqa: F401
 from examvault.crypto import models as _crypto  # noqa: F401
 from examvault.db import Base
 from examvault.itembank import models as _itembank  # noqa: F401

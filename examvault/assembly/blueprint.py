@@ -240,7 +240,7 @@ def parse_blueprint(doc: dict[str, Any], source: str = "blueprint") -> Blueprint
     if kind is None:
         bad.add("kind", f"{doc.get('kind')!r} is not theory/skill (理论/技能)")
         kind = "theory"
-    title = _text(doc, "title", bad) or f"{occupation}（{domain.LEVEL_NAMES.get(level, '')}）理论知识考试试卷"
+    title = _text(doc, "title", bad, keep_form=True) or f"{occupation}（{domain.LEVEL_NAMES.get(level, '')}）理论知识考试试卷"
     duration = _int(doc, "duration_minutes", bad, default=90, lo=1, hi=600)
     total_points = _decimal(doc.get("total_points", 100), "total_points", bad) or Decimal(100)
     forms = _forms(doc.get("forms", ["A"]), bad)
@@ -288,7 +288,8 @@ def parse_blueprint(doc: dict[str, Any], source: str = "blueprint") -> Blueprint
     )  # fmt: skip
 
 
-def _text(doc: dict[str, Any], key: str, bad: _Problems, *, required: bool = False) -> str:
+def _text(doc: dict[str, Any], key: str, bad: _Problems, *, required: bool = False, keep_form: bool = False) -> str:
+    """Codes are NFKC-normalised; a title keeps its full-width （）as printed."""
     value = doc.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -297,7 +298,7 @@ def _text(doc: dict[str, Any], key: str, bad: _Problems, *, required: bool = Fal
     if not isinstance(value, str | int):
         bad.add(key, "must be text")
         return ""
-    return domain.nfkc(str(value))
+    return str(value).strip() if keep_form else domain.nfkc(str(value))
 
 
 def _level(raw: Any, bad: _Problems) -> int | None:

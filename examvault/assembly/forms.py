@@ -24,7 +24,8 @@ LETTERS = domain.OPTION_LETTERS
 class Entry:
     position: int  # 1.. across the paper, in print order
     section: int
-    item: PoolItem
+    type: str
+    item: PoolItem | None  # None: an expert slot (专家命题), filled by an item written for the paper
     points: float  # 0 for the shared stem of a 组合 set
     parent: str | None  # the 组合 set's code for its stem and children
     option_seed: int | None  # choice items on a shuffled form
@@ -34,17 +35,20 @@ def lay_out(bp: Blueprint, units: list[Unit], selected: list[int], seed: int, fo
     rng = np.random.default_rng([seed, form_index, 0x0F0E])
     entries: list[Entry] = []
     chosen = [units[u] for u in selected]
-    for n, _section in enumerate(bp.sections):
+    for n, section in enumerate(bp.sections):
         members = sorted((u for u in chosen if u.section == n), key=lambda u: (u.items[0].point_code or "", u.key))
         if bp.shuffle_items and members:
             members = [members[k] for k in rng.permutation(len(members))]
         for unit in members:
             if unit.parent is not None:
-                entries.append(Entry(len(entries) + 1, n, unit.parent, 0.0, unit.parent.code, None))
+                entries.append(Entry(len(entries) + 1, n, unit.parent.type, unit.parent, 0.0, unit.parent.code, None))
             for item, points in zip(unit.items, unit.paper_points, strict=True):
                 shuffle = bp.shuffle_options and item.type in domain.CHOICE_TYPES
                 option_seed = int(rng.integers(1, 2**62)) if shuffle else None
-                entries.append(Entry(len(entries) + 1, n, item, points, unit.parent.code if unit.parent else None, option_seed))
+                entries.append(Entry(len(entries) + 1, n, item.type, item, points, unit.parent.code if unit.parent else None, option_seed))
+        slot_points = float(section.points if section.points is not None else section.total / section.count)
+        for _slot in range(section.expert_slots):
+            entries.append(Entry(len(entries) + 1, n, section.type, None, slot_points, None, None))
     return entries
 
 

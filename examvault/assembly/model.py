@@ -279,8 +279,10 @@ def solve(problem: Problem, seed: int, *, time_limit: float | None = None, gap: 
     if forms >= 3 and overlap_limit(bp) == 0 and not fixed:
         deadline = started + time_limit
         try:
-            chosen = _partition(problem, rng, deadline, gap)
-            return Solution(chosen, "feasible", "partition", time.perf_counter() - started, None)
+            statuses: list[str] = []
+            chosen = _partition(problem, rng, deadline, gap, statuses)
+            status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
+            return Solution(chosen, status, "partition", time.perf_counter() - started, None)
         except NoSolution:
             rng = np.random.default_rng(seed)  # the fallback is reproducible on its own
     x, status, mip_gap = _monolithic(problem, rng.random((forms, n)), fixed, time_limit, gap)
@@ -322,7 +324,7 @@ def _monolithic(problem: Problem, weights: np.ndarray, fixed: set[int], time_lim
     return _milp(cost, b.matrix(), np.array(b.lo), np.array(b.hi), col_lo, np.ones(total), integer, time_limit, gap)
 
 
-def _partition(problem: Problem, rng: np.random.Generator, deadline: float, gap: float) -> list[list[int]]:
+def _partition(problem: Problem, rng: np.random.Generator, deadline: float, gap: float, statuses: list[str]) -> list[list[int]]:
     """Forms one at a time, each beside a *shadow* of the forms still to come.
 
     The shadow (van der Linden's shadow test) is the union of the remaining forms,
@@ -336,14 +338,14 @@ def _partition(problem: Problem, rng: np.random.Generator, deadline: float, gap:
     working = everyone
     for spare in (max(2, math.ceil(forms / 4)), 0):
         try:
-            working = _with_shadow(problem, everyone, 0, rng.random(problem.n), deadline, gap, m=forms + spare)
+            working = _with_shadow(problem, everyone, 0, rng.random(problem.n), deadline, gap, statuses, m=forms + spare)
             break
         except NoSolution as exc:
             if exc.status == "time limit" or spare == 0:
                 raise
     out: list[list[int]] = []
     for f in range(forms):
-        form = _with_shadow(problem, working, forms - f - 1, rng.random(len(working)), deadline, gap)
+        form = _with_shadow(problem, working, forms - f - 1, rng.random(len(working)), deadline, gap, statuses)
         out.append(sorted(form))
         taken = set(form)
         working = [u for u in working if u not in taken]
@@ -351,7 +353,7 @@ def _partition(problem: Problem, rng: np.random.Generator, deadline: float, gap:
 
 
 def _with_shadow(problem: Problem, members: list[int], later: int, weights: np.ndarray, deadline: float, gap: float,
-                 *, m: int = 1) -> list[int]:  # fmt: skip
+                 statuses: list[str], *, m: int = 1) -> list[int]:  # fmt: skip
     """Columns: x (what m forms take now) then z (the shadow of `later` forms)."""
     index = {u: k for k, u in enumerate(members)}
     k = len(members)
@@ -374,9 +376,16 @@ def _with_shadow(problem: Problem, members: list[int], later: int, weights: np.n
         raise NoSolution("time limit")
     cost = np.zeros(b.ncols)
     cost[:k] = -weights[:k]
-    x, _status, _gap = _milp(cost, b.matrix(), np.array(b.lo), np.array(b.hi), np.zeros(b.ncols), np.ones(b.ncols),
-                             np.ones(b.ncols), remaining, gap)  # fmt: skip
+    x, status, _gap = _milp(cost, b.matrix(), np.array(b.lo), np.array(b.hi), np.zeros(b.ncols), np.ones(b.ncols),
+                            np.ones(b.ncols), remaining, gap)  # fmt: skip
+    statuses.append(status)
     return [members[j] for j in np.flatnonzero(x[:k] > 0.5)]
+
+
+def union_for(problem: Problem, forms: int, *, time_limit: float) -> list[int]:
+    """Items that `forms` disjoint forms would hold together: a necessary condition for that many forms."""
+    weights = np.random.default_rng(0).random(problem.n)
+    return _with_shadow(problem, list(range(problem.n)), 0, weights, time.perf_counter() + time_limit, 0.5, [], m=forms)
 
 
 # ---------------------------------------------------------------- diagnosis

@@ -166,25 +166,24 @@ def bank_a(seed: int) -> tuple[Bank, dict[str, Any]]:
     uses = rng.poisson(1.6, total)
     days_ago = np.where(uses > 0, rng.integers(1, 1500, total), 10**6)
     eligible = np.flatnonzero(group == 0)
-    recent = days_ago[eligible] <= within
+    # The service's rule, in its order: max_uses first, then last use inside the window.
     worn = uses[eligible] >= max_uses
+    recent = (days_ago[eligible] < within) & ~worn
     keep = eligible[~recent & ~worn]
     filter_s = time.perf_counter() - started
     outline = make_outline(rng)
-    items, _, _ = make_items(rng, outline, eligible_n, {"判断": 0.28, "单选": 0.60, "多选": 0.12},
+    items, _, pairs = make_items(rng, outline, eligible_n, {"判断": 0.28, "单选": 0.60, "多选": 0.12},
                                  {"判断": 0.5, "单选": 0.5, "多选": 1.0}, stats=False, prefix="A")  # fmt: skip
     keep_pos = {int(k) for k in np.searchsorted(eligible, keep)}
     pool_items = [_with_uses(it, int(uses[eligible[k]])) for k, it in enumerate(items) if k in keep_pos]
-    excluded = {
-        f"used within {within} days": int(recent.sum()),
-        f"used {max_uses}+ times": int((worn & ~recent).sum()),
-    }
+    excluded = {f"used {max_uses}+ times": int(worn.sum()), f"used within {within} days": int(recent.sum())}
     pool = Pool(pool_items, outline.ranges, AS_OF, excluded)
-    bank = Bank(pool, sets=0, enemy_pairs=sum(1 for g in Counter(i.enemy_group for i in pool_items if i.enemy_group).values() if g > 1))
+    intact = sum(1 for g in Counter(i.enemy_group for i in pool_items if i.enemy_group).values() if g > 1)
+    bank = Bank(pool, sets=0, enemy_pairs=intact)
     bank.notes.append(
-        f"bank {total:,} items; {eligible_n:,} eligible (occupation {OCC}, level 3); exposure rule excluded "
-        f"{sum(excluded.values()):,} ({', '.join(f'{k}: {v:,}' for k, v in excluded.items())}) in {filter_s * 1000:.0f} ms; "
-        f"pool {len(pool_items):,} items"
+        f"bank {total:,} items; {eligible_n:,} eligible (occupation {OCC}, level 3; {pairs} enemy pairs); exposure rule "
+        f"excluded {sum(excluded.values()):,} ({', '.join(f'{k}: {v:,}' for k, v in excluded.items())}) in "
+        f"{filter_s * 1000:.0f} ms; pool {len(pool_items):,} items, {intact} enemy pairs still whole"
     )
     doc = {
         "id": "BENCH-A", "occupation": OCC, "level": 3, "forms": ["A", "B"], "max_overlap": 0.10,

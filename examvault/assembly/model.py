@@ -74,13 +74,15 @@ class Shortfall:
     form: str | None
     needed: str
     reached: float
-    short: float
+    short: float  # how far the closest paper is from the row's bounds
     supply: str
+    over: bool = False  # the closest paper went above the row's upper bound
 
     @property
     def message(self) -> str:
         where = f"form {self.form}: " if self.form else ""
-        return f"{where}{self.row.label}: needs {self.needed}; the best possible paper reaches {self.reached:g} (off by {self.short:g} {self.row.unit}); {self.supply}"
+        side = "over" if self.over else "short"
+        return f"{where}{self.row.label}: needs {self.needed}; the closest paper has {self.reached:g} ({side} by {self.short:g} {self.row.unit}); {self.supply}"
 
 
 class NoSolution(Exception):
@@ -433,12 +435,13 @@ def diagnose(problem: Problem, *, time_limit: float = 30.0) -> list[Shortfall]:
         if f is None:
             if x[s] > _EPS:
                 out.append(Shortfall(row, None, f"at most {limit} shared items per pair of forms", round(row.hi + x[s], 4),
-                                     round(x[s], 4), f"the pool has {n} eligible units for {forms} forms"))  # fmt: skip
+                                     round(x[s], 4), f"the pool has {n} eligible units for {forms} forms", over=True))  # fmt: skip
             continue
         under, over = x[s], x[s + 1]
         if under > _EPS or over > _EPS:
             reached = sum(v * x[f * n + u] for u, v in row.coef.items())
-            out.append(Shortfall(row, bp.forms[f], _needed(row), round(reached, 4), round(max(under, over), 4), _supply(problem, row)))
+            out.append(Shortfall(row, bp.forms[f], _needed(row), round(reached, 4), round(max(under, over), 4),
+                                 _supply(problem, row), over=over > under))  # fmt: skip
     return out
 
 

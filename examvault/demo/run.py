@@ -31,6 +31,7 @@ USERS = {  # username: (roles, display name)
     "author": (["author"], "命题专家 王建国"),
     "reviewer": (["reviewer"], "审核专家 钱学明"),
     "approver": (["approver"], "审批人 冯国庆"),
+    "approver2": (["approver"], "审批人 周丽"),
     "supervisor": (["supervisor"], "质量督导 韩雪"),
 }
 
@@ -177,8 +178,11 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     v = rotate(custodian, "items")["items"]
     n = rewrap_domain(custodian, "items")["items"]
     console.print(f"7. keys: root key split 3-of-5 into {shares}/; items key rotated to v{v} and {n} records rewrapped")
+    from examvault.demo.assembly_stage import run_assembly_stage
+
+    step = run_assembly_stage(bank, directory, console, 8)
     b = backup(custodian, directory / "bank-backup.evb")
-    console.print(f"8. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
+    console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):
         h.close()
 
@@ -187,6 +191,10 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
         f"cd {directory}\n"
         "export EXAMVAULT_PASSPHRASE=$(cat DEMO-PASSPHRASE.txt) EXAMVAULT_USER=custodian\n"
         "examvault item list --level 3 --type 多选\n"
+        "examvault blueprint check blueprints/blueprint_impossible.yaml\n"
+        "examvault paper list\n"
+        "examvault paper show P2026-0001-A\n"
+        "examvault paper assemble 6-31-01-03/3/theory/2026A --forms A,B --seed 7 --json\n"
         f"examvault outline show {OCCUPATION} 3\n"
         f"examvault item show {sample['code']}\n"
         f"examvault --share shares/share-1-of-5.txt --share shares/share-3-of-5.txt --share shares/share-5-of-5.txt item show {sample['code']}\n"

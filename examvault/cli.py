@@ -650,7 +650,7 @@ def blueprint_check(state: State, ref: str, time_limit: float, as_json: bool) ->
     r = check_blueprint(state.bank, ref, time_limit=time_limit)
     if as_json:
         emit_json(r)
-        return
+        sys.exit(0 if r["feasible"] else 3)
     out.print(f"blueprint {r['blueprint']}: {r['eligible_items']} eligible items; left out: {r['excluded'] or 'none'}", markup=False)
     sums: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for c in r["coverage"]:

@@ -133,3 +133,54 @@ def test_change_passphrase(cli_env: dict[str, str], tmp_path: Path) -> None:
     p = run(["item", "import", str(write_json(tmp_path / "i.json", sample_items()))], cli_env, tmp_path, ok=False)
     assert "wrong passphrase" in p.stderr
     run(["item", "import", str(tmp_path / "i.json")], cli_env | {"EXAMVAULT_PASSPHRASE": "another passphrase 2026"}, tmp_path)
+
+
+def test_blueprint_and_paper_commands(cli_env: dict[str, str], tmp_path: Path) -> None:
+    import yaml
+
+    from tests.assembly.test_service import _items
+
+    run(["--user", "admin", "user", "add", "appr", "--role", "approver"], cli_env, tmp_path)
+    run(["--user", "admin", "user", "add", "appr2", "--role", "approver"], cli_env, tmp_path)
+    stock = write_json(tmp_path / "stock.json", _items(3, {"判断": 30, "单选": 40, "多选": 12}))
+    run(["item", "import", str(stock), "--activate"], cli_env, tmp_path)
+    doc = {"id": "BP1", "occupation": "6-31-01-03", "level": 3, "total_points": 30, "forms": ["A", "B"], "max_overlap": 0.3,
+           "sections": [{"type": "判断", "count": 10, "points": 1}, {"type": "单选", "count": 10, "points": 1},
+                        {"type": "多选", "count": 5, "points": 2}],
+           "content": {"tolerance": 0.15}, "importance": {"X": ">=0.5"}}  # fmt: skip
+    bp = tmp_path / "bp.yaml"
+    bp.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    run(["blueprint", "import", str(bp)], cli_env, tmp_path)
+    listed = json.loads(run(["blueprint", "list", "--json"], cli_env, tmp_path).stdout)
+    assert [(b["id"], b["version"]) for b in listed] == [("BP1", 1)]
+    check = json.loads(run(["blueprint", "check", "BP1", "--json"], cli_env, tmp_path).stdout)
+    assert check["feasible"] is True and check["disjoint_forms"]["upper_bound"] == 2
+
+    papers = json.loads(run(["paper", "assemble", "BP1", "--forms", "A,B", "--seed", "42", "--json"], cli_env, tmp_path).stdout)
+    assert [p["form"] for p in papers] == ["A", "B"] and all(p["id"] for p in papers)
+    shown = json.loads(run(["paper", "show", papers[0]["id"], "--json"], cli_env, tmp_path).stdout)
+    assert {"id", "form", "blueprint", "seed", "total_points", "items"} <= set(shown) and shown["seed"] == 42
+    assert len(shown["items"]) == 25 and all(i["answer"] for i in shown["items"])  # cust holds keys
+    hidden = json.loads(run(["--user", "appr", "paper", "show", papers[0]["id"], "--json"], cli_env, tmp_path).stdout)
+    assert all(i["answer"] for i in hidden["items"])  # approvers check the key too
+    run(["paper", "verify-derivation", papers[1]["id"]], cli_env, tmp_path)
+    p = run(["paper", "approve", papers[0]["id"]], cli_env, tmp_path, ok=False)
+    assert p.returncode == 6 and "paper.approve" in p.stderr
+    run(["--user", "appr", "paper", "approve", papers[0]["id"]], cli_env, tmp_path)
+    run(["--user", "appr2", "paper", "approve", papers[0]["id"]], cli_env, tmp_path)
+    statuses = {p["form"]: p["status"] for p in json.loads(run(["paper", "list", "--json"], cli_env, tmp_path).stdout)}
+    assert statuses == {"A": "approved", "B": "draft"}
+
+    starved = tmp_path / "starved.yaml"
+    starved.write_text(yaml.safe_dump(doc | {"id": "BP2", "total_points": 50,
+                                             "sections": doc["sections"][:2] + [{"type": "多选", "count": 15, "points": 2}]},
+                                      allow_unicode=True), "utf-8")  # fmt: skip
+    p = run(["blueprint", "check", str(starved)], cli_env, tmp_path, ok=False)
+    assert p.returncode == 3 and "NOT feasible" in p.stdout and "section 多选" in p.stdout
+    p = run(["paper", "assemble", str(starved), "--seed", "1"], cli_env, tmp_path, ok=False)
+    assert p.returncode == 3 and "no paper meets blueprint BP2" in p.stderr and "section 多选: needs 15 items" in p.stderr
+    assert len(json.loads(run(["paper", "list", "--json"], cli_env, tmp_path).stdout)) == 2
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: X\nsections: [\n", "utf-8")
+    p = run(["blueprint", "import", str(broken)], cli_env, tmp_path, ok=False)
+    assert p.returncode == 3 and "broken.yaml, line" in p.stderr and "not valid YAML" in p.stderr

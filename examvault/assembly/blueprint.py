@@ -142,7 +142,8 @@ class Blueprint:
             "solver": {"time_limit": self.time_limit, "gap": self.gap},
         }  # fmt: skip
         if self.content:
-            doc["content"] = {"from_outline": True, "depth": list(self.content.depths), "tolerance": self.content.tolerance}
+            doc["content"] = {"from_outline": bool(self.content.depths), "depth": list(self.content.depths) or [1],
+                              "tolerance": self.content.tolerance}  # fmt: skip
             if self.content.ranges:
                 doc["content"]["ranges"] = dict(self.content.ranges)
         if self.importance:
@@ -152,6 +153,7 @@ class Blueprint:
             difficulty["mean"] = [self.difficulty_mean.lo, self.difficulty_mean.hi]
         if self.difficulty_counts:
             difficulty["counts"] = {str(k): v for k, v in sorted(self.difficulty_counts.items())}
+        if self.difficulty_count_tolerance:
             difficulty["tolerance"] = self.difficulty_count_tolerance
         if self.p_mean:
             difficulty["p"] = [self.p_mean.lo, self.p_mean.hi]
@@ -338,10 +340,13 @@ def _float(raw: Any, where: str, bad: _Problems) -> float | None:
     text = str(raw).strip()
     percent = text.endswith(("%", "％"))
     try:
-        value = float(Decimal(text.rstrip("%％")))
+        number = Decimal(text.rstrip("%％"))
     except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
         bad.add(where, f"{raw!r} is not a number")
         return None
+    value = float(number)
     return value / 100 if percent else value
 
 
@@ -440,6 +445,10 @@ def _sections(raw: Any, bad: _Problems) -> list[Section]:
             bad.add(where, "title and instructions must be text")
             instructions, title = "", ""
         section = Section(kind, count, points, domain.tidy(total), instructions.strip(), title.strip(), expert)
+        slot = section.total / count
+        if points is None and expert and slot != slot.quantize(Decimal("0.01")):
+            bad.add(f"{where}.expert_slots", f"a total of {section.total} over {count} items gives expert slots {slot:.4f} points; choose a total divisible by the count")
+            continue
         out.append(section)
     numbered = []
     for n, s in enumerate(out):
@@ -526,6 +535,9 @@ def _content(raw: Any, bad: _Problems) -> Content | None:
     for key in sorted(set(raw) - {"from_outline", "depth", "tolerance", "ranges"}, key=str):
         bad.add(f"content.{key}", "unknown field; expected from_outline, depth, tolerance or ranges")
     from_outline = raw.get("from_outline", True)
+    if not isinstance(from_outline, bool):
+        bad.add("content.from_outline", f"{from_outline!r} must be true or false")
+        from_outline = True
     depth = raw.get("depth", 1)
     depths = depth if isinstance(depth, list) else [depth]
     if not depths or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 6 for d in depths):
@@ -659,8 +671,10 @@ def _solver(raw: Any, bad: _Problems) -> tuple[float, float]:
     if not isinstance(raw, dict):
         bad.add("solver", "must be {time_limit: seconds, gap: 0.02}")
         return 60.0, 0.02
-    time_limit = _float(raw.get("time_limit", 60), "solver.time_limit", bad) or 60.0
-    if not 0 < time_limit <= 3600:
+    time_limit = _float(raw.get("time_limit", 60), "solver.time_limit", bad)
+    if time_limit is None:
+        time_limit = 60.0
+    elif not 0 < time_limit <= 3600:
         bad.add("solver.time_limit", "must be 0..3600 seconds")
     gap = _share(raw.get("gap", 0.02), "solver.gap", bad)
     return time_limit, gap

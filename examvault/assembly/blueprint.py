@@ -238,7 +238,7 @@ def parse_blueprint(doc: dict[str, Any], source: str = "blueprint") -> Blueprint
     code = _text(doc, "id", bad, required=True)
     occupation = _text(doc, "occupation", bad, required=True)
     level = _level(doc.get("level"), bad)
-    kind = domain.KINDS.get(str(doc.get("kind", "theory")).strip())
+    kind = domain.KINDS.get(domain.nfkc(str(doc.get("kind", "theory"))))
     if kind is None:
         bad.add("kind", f"{doc.get('kind')!r} is not theory/skill (理论/技能)")
         kind = "theory"
@@ -252,7 +252,7 @@ def parse_blueprint(doc: dict[str, Any], source: str = "blueprint") -> Blueprint
     allow_subjective = _bool(doc, "allow_subjective", False, bad)
     sections = _sections(doc.get("sections"), bad)
 
-    if sections and total_points:
+    if sections and total_points and len(sections) == len(doc.get("sections") or []):  # a refused section would only add noise
         added = sum((s.total for s in sections), Decimal(0))
         if added != total_points:
             parts = " + ".join(f"{s.type} {domain.tidy(s.total)}" for s in sections)
@@ -263,7 +263,7 @@ def parse_blueprint(doc: dict[str, Any], source: str = "blueprint") -> Blueprint
     content = _content(doc.get("content"), bad)
     importance = _importance(doc.get("importance"), bad)
     mean, counts, count_tol, p_band = _difficulty(doc.get("difficulty"), bad)
-    if counts and sections:
+    if counts and sections and all(s.type != domain.SET_TYPE for s in sections):  # a 组合 slot holds several items
         wanted = sum(counts.values())
         slots = sum(s.bank_count for s in sections)
         if abs(wanted - slots) > count_tol * len(counts):
@@ -297,7 +297,7 @@ def _text(doc: dict[str, Any], key: str, bad: _Problems, *, required: bool = Fal
         if required:
             bad.add(key, "is required")
         return ""
-    if not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int):
         bad.add(key, "must be text")
         return ""
     return str(value).strip() if keep_form else domain.nfkc(str(value))
@@ -413,8 +413,9 @@ def _sections(raw: Any, bad: _Problems) -> list[Section]:
             continue
         raw_points = entry.get("points")
         points: Decimal | None
-        own = kind == domain.SET_TYPE or (isinstance(raw_points, str) and raw_points.strip().lower() in ("own", "item"))
-        if own and raw_points not in (None, "own", "item"):
+        says_own = isinstance(raw_points, str) and raw_points.strip().lower() in ("own", "item")
+        own = kind == domain.SET_TYPE or says_own
+        if own and raw_points is not None and not says_own:
             bad.add(f"{where}.points", "a 组合 section scores each set by its own points; write points: own and a total")
             continue
         if own:

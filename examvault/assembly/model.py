@@ -57,6 +57,7 @@ class Row:
     unit: str = "items"  # what the row counts, for messages
     scale: float = 1.0  # one typical item's coefficient: slack is priced in items
     soft: bool = True  # enemies stay hard in a diagnosis: breaking them never explains a shortage
+    needed: str = ""
 
 
 @dataclass
@@ -171,6 +172,7 @@ def build_rows(bp: Blueprint, pool: Pool, units: list[Unit]) -> list[Row]:
         if len(members) > 1:
             rows.append(Row(f"enemy group {g}", "enemy", dict.fromkeys(members, 1.0), 0, 1, soft=False))
     for row in rows:
+        row.needed = _needed(row)  # as the blueprint asks, before snapping to reachable sums
         _snap_to_lattice(row)
     return rows
 
@@ -279,14 +281,16 @@ def solve(problem: Problem, seed: int, *, time_limit: float | None = None, gap: 
     fixed = _fixed_units(problem)
     started = time.perf_counter()
     if forms >= 3 and overlap_limit(bp) == 0 and not fixed:
-        deadline = started + time_limit
         try:
             statuses: list[str] = []
-            chosen = _partition(problem, rng, deadline, gap, statuses)
+            chosen = _partition(problem, rng, started + time_limit, gap, statuses)
             status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
             return Solution(chosen, status, "partition", time.perf_counter() - started, None)
-        except NoSolution:
+        except NoSolution as exc:
+            if exc.status == "time limit":
+                raise
             rng = np.random.default_rng(seed)  # the fallback is reproducible on its own
+            time_limit = max(time_limit - (time.perf_counter() - started), 0.5)
     x, status, mip_gap = _monolithic(problem, rng.random((forms, n)), fixed, time_limit, gap)
     chosen = [sorted(int(u) for u in np.flatnonzero(x[f * n : (f + 1) * n] > 0.5)) for f in range(forms)]
     return Solution(chosen, status, "monolithic", time.perf_counter() - started, mip_gap)
@@ -440,17 +444,18 @@ def diagnose(problem: Problem, *, time_limit: float = 30.0) -> list[Shortfall]:
         under, over = x[s], x[s + 1]
         if under > _EPS or over > _EPS:
             reached = sum(v * x[f * n + u] for u, v in row.coef.items())
-            out.append(Shortfall(row, bp.forms[f], _needed(row), round(reached, 4), round(max(under, over), 4),
+            out.append(Shortfall(row, bp.forms[f], row.needed or _needed(row), round(reached, 4), round(max(under, over), 4),
                                  _supply(problem, row), over=over > under))  # fmt: skip
     return out
 
 
 def _needed(row: Row) -> str:
-    if abs(row.hi - row.lo) < _EPS:
-        return f"{row.lo:g} {row.unit}"
-    if row.lo <= _EPS:
-        return f"at most {row.hi:g} {row.unit}"
-    return f"{row.lo:g}..{row.hi:g} {row.unit}"
+    lo, hi = round(row.lo, 3), round(row.hi, 3)
+    if abs(hi - lo) < _EPS:
+        return f"{lo:g} {row.unit}"
+    if lo <= _EPS:
+        return f"at most {hi:g} {row.unit}"
+    return f"{lo:g}..{hi:g} {row.unit}"
 
 
 def _supply(problem: Problem, row: Row) -> str:

@@ -281,8 +281,9 @@ def _check_fixed(bp: Blueprint, problem: model.Problem, skipped: dict[str, str],
         if code not in in_units:
             why = skipped.get(code) or ("not active, or left out by the exposure rules" if code not in in_pool else "not eligible")
             problems.append(f"blueprint {bp.code}, field fixed: item {code} cannot be placed: {why}")
-    if bp.fixed and len(bp.forms) > 1 and model.overlap_limit(bp) < len(bp.fixed):
-        problems.append(f"blueprint {bp.code}, field fixed: {len(bp.fixed)} fixed items sit in every form, but max_overlap allows {model.overlap_limit(bp)} shared items")
+    fixed_slots = sum(u.count for u in problem.units if u.codes & set(bp.fixed))
+    if bp.fixed and len(bp.forms) > 1 and model.overlap_limit(bp) < fixed_slots:
+        problems.append(f"blueprint {bp.code}, field fixed: fixed items fill {fixed_slots} slots in every form, but max_overlap allows {model.overlap_limit(bp)} shared slots")
     if problems:
         raise ValidationError("\n".join(problems))
 

@@ -118,9 +118,15 @@ def build_rows(bp: Blueprint, pool: Pool, units: list[Unit]) -> list[Row]:
         elif members:
             rows.append(Row(f"section {s.type}", "section", {u.index: 1 for u in members}, 0, 0))
     item_scale = total / max(sum(s.bank_count for s in bp.sections), 1)
-
-    def item_points(unit: Unit, keep) -> float:  # noqa: ANN001
-        return sum(p for it, p in zip(unit.items, unit.paper_points, strict=True) if keep(it))
+    # One pass over the items: points per enclosing range and per importance, for every unit.
+    in_range: dict[str, dict[int, float]] = defaultdict(dict)
+    by_importance: dict[str, dict[int, float]] = defaultdict(dict)
+    for u in units:
+        for it, p in zip(u.items, u.paper_points, strict=True):
+            for code in it.ranges:
+                in_range[code][u.index] = in_range[code].get(u.index, 0.0) + p
+            if it.importance:
+                by_importance[it.importance][u.index] = by_importance[it.importance].get(u.index, 0.0) + p
 
     if bp.content is not None:
         shares: dict[str, tuple[str, float]] = {}
@@ -132,12 +138,10 @@ def build_rows(bp: Blueprint, pool: Pool, units: list[Unit]) -> list[Row]:
             shares[code] = (names.get(code, ""), share)
         tol = bp.content.tolerance
         for code, (name, share) in shares.items():
-            coef = {u.index: v for u in units if (v := item_points(u, lambda it, c=code: c in it.ranges))}
             label = f"range {code} {name} (weight {share:.0%})".replace("  ", " ")
-            rows.append(Row(label, "range", coef, max(share - tol, 0) * total, (share + tol) * total, "points", item_scale))
+            rows.append(Row(label, "range", in_range.get(code, {}), max(share - tol, 0) * total, (share + tol) * total, "points", item_scale))
     for level, band in bp.importance.items():
-        coef = {u.index: v for u in units if (v := item_points(u, lambda it, k=level: it.importance == k))}
-        rows.append(Row(f"importance {level} (share of points {band})", "importance", coef,
+        rows.append(Row(f"importance {level} (share of points {band})", "importance", by_importance.get(level, {}),
                         band.lo * total if band.lo is not None else 0, band.hi * total if band.hi is not None else total,
                         "points", item_scale))  # fmt: skip
 

@@ -236,14 +236,17 @@ def build_pool(session: Session, bp: Blueprint, occupation: Occupation, outline:
     cols = (Item.id, Item.code, Item.current_version, Item.type, Item.points, Item.difficulty, Item.p_value,
             Item.discrimination, Item.point_id, Item.enemy_group, Item.parent_id, Item.source, Item.usage_count,
             Item.last_used_at, Item.status)  # fmt: skip
-    rows = session.execute(select(*cols).where(Item.occupation_id == occupation.id, Item.level == bp.level, Item.status != "retired")).all()
+    mine = (Item.occupation_id == occupation.id, Item.level == bp.level)
+    rows = session.execute(select(*cols).where(*mine, Item.status == ELIGIBLE_STATUS)).all()
     codes = {r.id: r.code for r in rows}
+    # Children not (yet) active break their set; drafts elsewhere in the bank are not read at all.
+    unready = set(session.scalars(
+        select(Item.parent_id).where(*mine, Item.parent_id.is_not(None), Item.status.not_in((ELIGIBLE_STATUS, "retired")))
+    ))  # fmt: skip
     cutoff = now - timedelta(days=bp.exclude_used_within_days) if bp.exclude_used_within_days is not None else None
     excluded: Counter[str] = Counter()
     ok: dict[uuid.UUID, Any] = {}
     for r in rows:
-        if r.status != ELIGIBLE_STATUS:
-            continue
         if r.source == EXPERT_SOURCE and r.code not in bp.fixed:
             excluded["专家命题 (written for one paper)"] += 1
         elif bp.max_uses is not None and r.usage_count >= bp.max_uses:
@@ -253,7 +256,7 @@ def build_pool(session: Session, bp: Blueprint, occupation: Occupation, outline:
         else:
             ok[r.id] = r
     # A 组合 set is all-or-none: any child that is not eligible takes the whole set out.
-    broken = {r.parent_id for r in rows if r.parent_id is not None and r.id not in ok}
+    broken = unready | {r.parent_id for r in rows if r.parent_id is not None and r.id not in ok}
     items = []
     for r in ok.values():
         if r.id in broken or (r.parent_id is not None and (r.parent_id in broken or r.parent_id not in ok)):

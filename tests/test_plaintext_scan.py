@@ -4,6 +4,7 @@ a backup, a log or a temp file. The test plants unique strings and scans raw byt
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from examvault.assembly.service import assemble, show_paper, verify_derivation
 from examvault.backup import backup
 from examvault.crypto import keyring
 from examvault.crypto.records import rewrap
@@ -87,6 +89,14 @@ def test_no_plaintext_anywhere(make_bank, tmp_path: Path, monkeypatch, caplog) -
         assert show_item(bank, codes[0])["content"]["options"]["B"] == m["option"]
         edit_item(bank, codes[0], {"题干": m["edited"]})
         transition(bank, "submit", codes)
+        transition(make_bank("rev"), "approve", codes)
+        transition(bank, "activate", codes)
+        blueprint = {"id": "SCAN", "occupation": "6-31-01-03", "level": 3, "total_points": 1.5, "forms": ["A"],
+                     "sections": [{"type": "单选", "count": 1, "points": 0.5}, {"type": "填空", "count": 1, "points": 1}]}  # fmt: skip
+        (tmp_path / "in" / "bp.json").write_text(json.dumps(blueprint), "utf-8")
+        paper = assemble(bank, str(tmp_path / "in" / "bp.json"), seed=1)[0]
+        assert all(i["answer"] for i in show_paper(bank, paper["id"])["items"])  # the form's key was computed…
+        assert verify_derivation(bank, paper["id"])["identical"]  # …and nothing of it was stored
         with bank.transaction() as s:
             keyring.add_version(s, bank.keyring(s), "items")
         with bank.transaction() as s:

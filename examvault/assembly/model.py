@@ -43,6 +43,8 @@ SOLVER = f"HiGHS {_Highs().version()} (highspy)"
 # Feasibility jump costs more than it finds on these models (measured: 0.17 s → 0.10 s).
 _OPTIONS = {"output_flag": False, "random_seed": 0, "mip_heuristic_run_feasibility_jump": False}
 _EPS = 1e-6
+_HARD_PRICE = 1000.0  # per unit of slack on a rule a diagnosis should break only as a last resort
+_PAIRWISE_FORMS = 6  # up to this many forms, a diagnosis prices overlap pair by pair
 
 
 @dataclass
@@ -195,8 +197,9 @@ def _snap_to_lattice(row: Row) -> None:
     step = math.gcd(*values) / 100
     if step <= 0:
         return
-    row.lo = math.ceil(row.lo / step - 1e-9) * step
-    row.hi = math.floor(row.hi / step + 1e-9) * step
+    lo, hi = math.ceil(row.lo / step - 1e-9) * step, math.floor(row.hi / step + 1e-9) * step
+    if lo <= hi + _EPS:  # a band no sum can hit stays as written: the diagnosis then shows how far off
+        row.lo, row.hi = lo, hi
 
 
 def _information_target(bp: Blueprint, units: list[Unit], thetas: tuple[float, ...]) -> tuple[float, ...]:
@@ -295,9 +298,14 @@ def solve(problem: Problem, seed: int, *, time_limit: float | None = None, gap: 
                 raise
             rng = np.random.default_rng(seed)  # the fallback is reproducible on its own
             time_limit = max(time_limit - (time.perf_counter() - started), 0.5)
-    x, status, mip_gap = _monolithic(problem, rng.random((forms, n)), fixed, time_limit, gap)
+    x, status, mip_gap = _monolithic(problem, rng.random((forms, n)) * _slots(problem), fixed, time_limit, gap)
     chosen = [sorted(int(u) for u in np.flatnonzero(x[f * n : (f + 1) * n] > 0.5)) for f in range(forms)]
     return Solution(chosen, status, "monolithic", time.perf_counter() - started, mip_gap)
+
+
+def _slots(problem: Problem) -> np.ndarray:
+    """A set filling three slots draws three items' worth of random weight, so sets compete fairly."""
+    return np.array([u.count for u in problem.units], dtype=float)
 
 
 def _fixed_units(problem: Problem) -> set[int]:
@@ -385,7 +393,7 @@ def _with_shadow(problem: Problem, members: list[int], later: int, weights: np.n
     if remaining <= 0:
         raise NoSolution("time limit")
     cost = np.zeros(b.ncols)
-    cost[:k] = -weights[:k]
+    cost[:k] = -weights[:k] * _slots(problem)[members]
     x, status, _gap = _milp(cost, b.matrix(), np.array(b.lo), np.array(b.hi), np.zeros(b.ncols), np.ones(b.ncols),
                             np.ones(b.ncols), remaining, gap)  # fmt: skip
     statuses.append(status)
@@ -409,24 +417,35 @@ def diagnose(problem: Problem, *, time_limit: float = 30.0) -> list[Shortfall]:
     slack_rows: list[tuple[Row, int | None, int]] = []  # (row, form index, first slack column)
     for f in range(forms):
         for row in problem.rows:
-            if not row.soft:
-                b.add(row.coef, f * n, row.lo, row.hi)
-                continue
             s = b.add_cols(2)  # s: added to reach lo; s + 1: taken away to stay under hi
             b.add({f * n + u: v for u, v in row.coef.items()} | {s: 1.0, s + 1: -1.0}, 0, row.lo, row.hi)
-            price[s] = price[s + 1] = 1 / max(row.scale, _EPS)
+            # Enemy rows give only when nothing else can (two fixed items that are enemies).
+            price[s] = price[s + 1] = 1 / max(row.scale, _EPS) if row.soft else _HARD_PRICE
             slack_rows.append((row, f, s))
     limit = overlap_limit(bp)
     if forms > 1:
-        excess = b.add_cols(n)  # e_u ≥ (forms using u) − 1: the unit's shared uses
-        for u in range(n):
-            b.add({f * n + u: 1.0 for f in range(forms)} | {excess + u: -1.0}, 0, -np.inf, 1)
-        allowed = limit * forms * (forms - 1) / 2
-        s = b.add_cols(1)
-        b.add({excess + u.index: float(u.count) for u in problem.units} | {s: -1.0}, 0, -np.inf, allowed)
-        price[s] = 1.0
-        label = f"overlap between forms (max_overlap {bp.max_overlap:.0%}: at most {limit} shared items per pair)"
-        slack_rows.append((Row(label, "overlap", {}, 0, allowed), None, s))
+        note = f"max_overlap {bp.max_overlap:.0%}: at most {limit} shared items per pair of forms"
+        if limit == 0 or forms > _PAIRWISE_FORMS:
+            # Σ_u (forms using u − 1)⁺: exact for disjoint forms, a bound on the pairs otherwise.
+            excess = b.add_cols(n)
+            for u in range(n):
+                b.add({f * n + u: 1.0 for f in range(forms)} | {excess + u: -1.0}, 0, -np.inf, 1)
+            allowed = limit * forms * (forms - 1) / 2
+            s = b.add_cols(1)
+            b.add({excess + u.index: float(u.count) for u in problem.units} | {s: -1.0}, 0, -np.inf, allowed)
+            price[s] = 1.0
+            slack_rows.append((Row(f"overlap between forms ({note})", "overlap", {}, 0, allowed), None, s))
+        else:
+            for f in range(forms):
+                for g in range(f + 1, forms):
+                    y = b.add_cols(n)  # y_u ≥ x_f + x_g − 1: u sits on both forms
+                    for u in range(n):
+                        b.add({f * n + u: 1.0, g * n + u: 1.0, y + u: -1.0}, 0, -np.inf, 1)
+                    s = b.add_cols(1)
+                    b.add({y + u.index: float(u.count) for u in problem.units} | {s: -1.0}, 0, -np.inf, limit)
+                    price[s] = 1.0
+                    label = f"overlap between forms {bp.forms[f]} and {bp.forms[g]} ({note})"
+                    slack_rows.append((Row(label, "overlap", {}, 0, limit), None, s))
     cost = np.zeros(b.ncols)
     for col, value in price.items():
         cost[col] = value
@@ -442,7 +461,7 @@ def diagnose(problem: Problem, *, time_limit: float = 30.0) -> list[Shortfall]:
     for row, f, s in slack_rows:
         if f is None:
             if x[s] > _EPS:
-                out.append(Shortfall(row, None, f"at most {limit} shared items per pair of forms", round(row.hi + x[s], 4),
+                out.append(Shortfall(row, None, f"at most {row.hi:g} shared items", round(row.hi + x[s], 4),
                                      round(x[s], 4), f"the pool has {n} eligible units for {forms} forms", over=True))  # fmt: skip
             continue
         under, over = x[s], x[s + 1]

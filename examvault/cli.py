@@ -746,6 +746,29 @@ def paper_approve(state: State, ref: str) -> None:
     err.print(f"paper {r['code']}: approved by {', '.join(r['approvals'])}; status {r['status']}")
 
 
+@paper.command("archive")
+@click.argument("ref", metavar="ID")
+@click.option("--reason", default="", help="Kept in the audit trail.")
+@pass_state
+def paper_archive(state: State, ref: str, reason: str) -> None:
+    """Archive a draft nobody will approve, or a used paper at the end of its life."""
+    from examvault.assembly.service import move_paper
+
+    r = move_paper(state.bank, ref, "archive", reason=reason)
+    err.print(f"paper {r['code']}: {r['status']}")
+
+
+@paper.command("mark-used")
+@click.argument("ref", metavar="ID")
+@pass_state
+def paper_mark_used(state: State, ref: str) -> None:
+    """Record that a sealed paper has been sat."""
+    from examvault.assembly.service import move_paper
+
+    r = move_paper(state.bank, ref, "use")
+    err.print(f"paper {r['code']}: {r['status']}")
+
+
 @paper.command("expert")
 @click.argument("ref", metavar="ID")
 @click.option("--position", type=int, required=True, help="The expert slot's position on the paper.")

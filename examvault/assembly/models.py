@@ -10,6 +10,7 @@ snapshot — is kept on its `Assembly` so an auditor can re-derive it.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,6 +32,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from examvault.db import Base, UTCDateTime, new_id, utcnow
 
 PAPER_STATUSES = ("draft", "approved", "sealed", "used", "archived")
+
+
+@dataclass(frozen=True)
+class PaperMove:
+    sources: tuple[str, ...]
+    target: str
+    permission: str
+
+
+# draft → approved is `approve_paper` (two approvers). The rest, in one place: sealing comes
+# with the packages (issue 5); a draft nobody will approve is archived rather than deleted.
+PAPER_MOVES = {
+    "seal": PaperMove(("approved",), "sealed", "paper.seal"),
+    "use": PaperMove(("sealed",), "used", "paper.use"),
+    "archive": PaperMove(("draft", "used"), "archived", "paper.archive"),
+}
 
 
 class Blueprint(Base):

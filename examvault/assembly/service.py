@@ -29,7 +29,7 @@ from examvault.accounts.service import audit
 from examvault.assembly import model
 from examvault.assembly.blueprint import Blueprint, canonical_json, load_blueprint, parse_blueprint
 from examvault.assembly.forms import Entry, form_answer, lay_out, permutation
-from examvault.assembly.models import Assembly, ItemUse, Paper, PaperApproval, PaperItem
+from examvault.assembly.models import PAPER_MOVES, Assembly, ItemUse, Paper, PaperApproval, PaperItem
 from examvault.assembly.models import Blueprint as BlueprintRow
 from examvault.assembly.pool import Pool, PoolItem, RangeWeight, build_units
 from examvault.bank import Bank
@@ -332,7 +332,7 @@ def check_blueprint(bank: Bank, ref: str, *, time_limit: float = 20.0) -> dict[s
             report["feasible"] = False
             report["shortfalls"] = [
                 {"form": s.form, "row": s.row.label, "needed": s.needed, "reached": s.reached, "short": s.short, "message": s.message}
-                for s in model.diagnose(one, time_limit=time_limit)
+                for s in _diagnose(one, time_limit)[0]
             ]
         return report
 
@@ -382,15 +382,23 @@ def _disjoint_forms(problem: model.Problem, time_limit: float) -> dict[str, Any]
         supply = sum(v for v in row.coef.values() if v > 0)
         bound = min(bound, int(supply // row.lo))
     bound = min(bound, 50)
-    confirmed = 0
-    for m in range(bound, 0, -1):
+    confirmed, lo, hi = 0, 1, bound  # binary search: if m forms' union exists, so does m − 1's
+    while lo <= hi:
+        m = (lo + hi) // 2
         try:
             model.union_for(problem, m, time_limit=max(time_limit / 4, 1.0))
-            confirmed = m
-            break
+            confirmed, lo = m, m + 1
         except model.NoSolution:
-            continue
+            hi = m - 1
     return {"upper_bound": bound, "solver_confirmed": confirmed}
+
+
+def _diagnose(problem: model.Problem, time_limit: float) -> tuple[list[model.Shortfall], list[str]]:
+    """The elastic diagnosis, or a plain note when even that does not finish in time."""
+    try:
+        return model.diagnose(problem, time_limit=time_limit), []
+    except model.NoSolution:
+        return [], [f"(the diagnosis itself did not finish within {time_limit:g} s; the coverage below is what the bank holds)"]
 
 
 # ---------------------------------------------------------------- assembly
@@ -459,7 +467,8 @@ def assemble(
                     f"blueprint {bp.code}: the solver found no paper within {time_limit or bp.time_limit:g} s; "
                     "nothing was stored. Raise solver.time_limit or run `examvault blueprint check` to see the coverage."
                 ) from None
-            raise AssemblyInfeasible(f"{bp.code} v{row.version}", model.diagnose(problem), _supply_lines(bp, problem)) from None
+            shortfalls, notes = _diagnose(problem, 30.0)
+            raise AssemblyInfeasible(f"{bp.code} v{row.version}", shortfalls, notes + _supply_lines(bp, problem)) from None
         snapshot = canonical_json(pool.document()).encode()
         assembly = Assembly(
             blueprint_id=row.id, seed=seed, forms=",".join(bp.forms), solver=model.SOLVER, strategy=solution.strategy,
@@ -710,6 +719,19 @@ def _count_use(session: Session, paper: Paper, bp: Blueprint) -> None:
         item.usage_count = len(others) + 1
         item.last_used_at = now
         session.add(ItemUse(item_id=item_id, paper_id=paper.id, assembly_id=paper.assembly_id, used_at=now))
+
+
+def move_paper(bank: Bank, ref: str, action: str, *, reason: str = "") -> dict[str, Any]:
+    """A paper's later life: seal (with its package), use (after the exam), archive."""
+    move = PAPER_MOVES[action]
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, move.permission)
+        paper = _paper(session, ref, lock=True)
+        if paper.status not in move.sources:
+            raise ConflictError(f"paper {paper.code} is {paper.status}; only a {' or '.join(move.sources)} paper can be {move.target}")
+        before, paper.status = paper.status, move.target
+        audit(session, user, f"paper.{action}", "paper", paper.code, **{"from": before, "to": move.target, "reason": reason})
+        return _paper_summary(paper)
 
 
 # ---------------------------------------------------------------- re-derivation

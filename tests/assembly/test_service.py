@@ -336,3 +336,23 @@ def test_level_two_paper_with_expert_slot(make_bank: Callable[..., Bank], tmp_pa
                                           sections=[{"type": "判断", "count": 5, "points": 1}, {"type": "单选", "count": 10, "points": 1},
                                                     {"type": "论述", "count": 1, "points": 10, "expert_slots": 1}])), seed=1)  # fmt: skip
     assert code not in {i["item_code"] for i in show_paper(cust, again[0]["id"])["items"]}
+
+
+def test_paper_lifecycle_moves_only_along_its_edges(stocked: Callable[..., Bank], tmp_path: Path) -> None:
+    from examvault.assembly.service import move_paper
+
+    a, b = assemble(stocked("cust"), str(_blueprint(tmp_path)), seed=2)
+    with pytest.raises(ConflictError, match="only a sealed paper can be used"):
+        move_paper(stocked("cust"), a["id"], "use")
+    with pytest.raises(PermissionDenied):
+        move_paper(stocked("appr"), b["id"], "archive")
+    assert move_paper(stocked("cust"), b["id"], "archive", reason="superseded")["status"] == "archived"
+    with pytest.raises(ConflictError, match="already archived"):
+        approve_paper(stocked("appr"), b["id"])
+    approve_paper(stocked("appr"), a["id"])
+    approve_paper(stocked("appr2"), a["id"])
+    with pytest.raises(ConflictError, match="only a draft or used paper can be archived"):
+        move_paper(stocked("cust"), a["id"], "archive")
+    assert move_paper(stocked("cust"), a["id"], "seal")["status"] == "sealed"
+    assert move_paper(stocked("cust"), a["id"], "use")["status"] == "used"
+    assert move_paper(stocked("cust"), a["id"], "archive")["status"] == "archived"

@@ -45,6 +45,7 @@ _OPTIONS = {"output_flag": False, "random_seed": 0, "mip_heuristic_run_feasibili
 _EPS = 1e-6
 _HARD_PRICE = 1000.0  # per unit of slack on a rule a diagnosis should break only as a last resort
 _PAIRWISE_FORMS = 6  # up to this many forms, a diagnosis prices overlap pair by pair
+_MONOLITHIC_MAX = 40_000  # unit × form variables beyond which one model for all forms is not attempted
 
 
 @dataclass
@@ -294,7 +295,9 @@ def solve(problem: Problem, seed: int, *, time_limit: float | None = None, gap: 
             status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
             return Solution(chosen, status, "partition", time.perf_counter() - started, None)
         except NoSolution as exc:
-            if exc.status == "time limit":
+            # HiGHS can overrun its time limit several-fold on a monolithic model this size
+            # (presolve alone took minutes for 20 forms × 9,200 units), so it is not tried.
+            if exc.status == "time limit" or n * forms > _MONOLITHIC_MAX:
                 raise
             rng = np.random.default_rng(seed)  # the fallback is reproducible on its own
             time_limit = max(time_limit - (time.perf_counter() - started), 0.5)
@@ -412,6 +415,8 @@ def union_for(problem: Problem, forms: int, *, time_limit: float) -> list[int]:
 def diagnose(problem: Problem, *, time_limit: float = 30.0) -> list[Shortfall]:
     """Elastic re-solve: each soft row may give, at a price per item of slack; report what gave."""
     bp, n, forms = problem.bp, problem.n, len(problem.bp.forms)
+    if forms >= 3 and overlap_limit(bp) == 0 and n * forms > _MONOLITHIC_MAX:
+        return _diagnose_together(problem, time_limit)
     b = _Builder(n * forms)
     price: dict[int, float] = {}
     slack_rows: list[tuple[Row, int | None, int]] = []  # (row, form index, first slack column)
@@ -468,6 +473,37 @@ def diagnose(problem: Problem, *, time_limit: float = 30.0) -> list[Shortfall]:
         if under > _EPS or over > _EPS:
             reached = sum(v * x[f * n + u] for u, v in row.coef.items())
             out.append(Shortfall(row, bp.forms[f], row.needed or _needed(row), round(reached, 4), round(max(under, over), 4),
+                                 _supply(problem, row), over=over > under))  # fmt: skip
+    return out
+
+
+def _diagnose_together(problem: Problem, time_limit: float) -> list[Shortfall]:
+    """Disjoint forms, too many to model one by one: what all of them together would need."""
+    forms, n = len(problem.bp.forms), problem.n
+    b = _Builder(n)
+    price: dict[int, float] = {}
+    together: list[tuple[Row, int]] = []
+    for row in problem.rows:
+        whole = Row(f"{row.label}, all {forms} forms together", row.kind, row.coef, forms * row.lo, forms * row.hi,
+                    row.unit, row.scale, row.soft)  # fmt: skip
+        s = b.add_cols(2)
+        b.add(row.coef | {s: 1.0, s + 1: -1.0}, 0, whole.lo, whole.hi)
+        price[s] = price[s + 1] = 1 / max(row.scale, _EPS) if row.soft else _HARD_PRICE
+        together.append((whole, s))
+    cost = np.zeros(b.ncols)
+    for col, value in price.items():
+        cost[col] = value
+    col_hi = np.full(b.ncols, np.inf)
+    col_hi[:n] = 1
+    integer = np.zeros(b.ncols)
+    integer[:n] = 1
+    x, _status, _gap = _milp(cost, b.matrix(), np.array(b.lo), np.array(b.hi), np.zeros(b.ncols), col_hi, integer, time_limit, 0.0)
+    out = []
+    for row, s in together:
+        under, over = x[s], x[s + 1]
+        if under > _EPS or over > _EPS:
+            reached = sum(v * x[u] for u, v in row.coef.items())
+            out.append(Shortfall(row, None, _needed(row), round(reached, 4), round(max(under, over), 4),
                                  _supply(problem, row), over=over > under))  # fmt: skip
     return out
 

@@ -599,3 +599,16 @@ def test_answers_map_through_the_permutation(data: st.DataObject, count: int, se
     texts = [f"opt{k}" for k in range(count)]  # bank option k's text
     on_form = [texts[perm[j]] for j in range(count)]  # display slot j shows bank option perm[j]
     assert {on_form[LETTERS.index(c)] for c in shown} == {texts[LETTERS.index(c)] for c in bank}
+
+
+def test_many_disjoint_forms_are_diagnosed_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the size where one model per form is tried, the shortage is reported for all forms at once."""
+    from examvault.assembly import model
+
+    monkeypatch.setattr(model, "_MONOLITHIC_MAX", 0)
+    problem = tiny(3, 3, 7, 0)  # three disjoint forms of 3 need 9 items; the pool has 7
+    with pytest.raises(NoSolution):
+        solve(problem, 0)
+    shortfalls = diagnose(problem)
+    assert [(s.row.label, s.short) for s in shortfalls] == [("section 单选, all 3 forms together", 2)]
+    assert "needs 9 items" in shortfalls[0].message

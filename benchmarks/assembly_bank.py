@@ -39,7 +39,7 @@ from examvault.accounts.service import add_user  # noqa: E402
 from examvault.assembly import model  # noqa: E402
 from examvault.assembly.blueprint import load_blueprint  # noqa: E402
 from examvault.assembly.models import Assembly  # noqa: E402
-from examvault.assembly.service import _occupation_and_outline, assemble, build_pool, show_paper  # noqa: E402
+from examvault.assembly.service import assemble, bank_context, build_pool, show_paper  # noqa: E402
 from examvault.bank import Bank  # noqa: E402
 from examvault.crypto import keyring  # noqa: E402
 from examvault.db import utcnow  # noqa: E402
@@ -151,7 +151,7 @@ def main() -> None:
     pool_size = excluded = 0
     for run in range(args.runs):
         with cust.transaction() as s:  # the baseline: reading the eligible pool alone
-            occupation, outline = _occupation_and_outline(s, bp)
+            occupation, outline = bank_context(s, bp)
             t = time.perf_counter()
             pool = build_pool(s, bp, occupation, outline, utcnow())
             loads.append(time.perf_counter() - t)

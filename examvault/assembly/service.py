@@ -178,17 +178,28 @@ def _stored(session: Session, ref: str, version: int | None = None) -> Blueprint
     return row
 
 
+def bank_context(session: Session, bp: Blueprint) -> tuple[Occupation, Outline]:
+    """The occupation and outline a blueprint names, after checking its references against them."""
+    occupation, outline = _occupation_and_outline(session, bp)
+    _check_against_bank(session, bp, _outline_view(session, outline))
+    return occupation, outline
+
+
+def _import_file(session: Session, user: User, path: Path) -> tuple[BlueprintRow, Blueprint, bool]:
+    bp = load_blueprint(path)
+    occupation, _outline = bank_context(session, bp)
+    row, created = _store(session, user, bp, occupation)
+    return row, bp, created
+
+
 def _resolve(session: Session, user: User, ref: str, *, store: bool) -> tuple[BlueprintRow | None, Blueprint]:
     """A stored blueprint's id (ID or ID@VERSION), or a YAML/JSON file, imported when `store`."""
     path = Path(ref)
     if path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file():
-        bp = load_blueprint(path)
-        occupation, outline = _occupation_and_outline(session, bp)
-        _check_against_bank(session, bp, _outline_view(session, outline))
-        if not store:
-            return None, bp
-        row, _created = _store(session, user, bp, occupation)
-        return row, bp
+        if store:
+            row, bp, _created = _import_file(session, user, path)
+            return row, bp
+        return None, load_blueprint(path)
     row = _stored(session, ref)
     return row, _parsed(row)
 
@@ -196,10 +207,7 @@ def _resolve(session: Session, user: User, ref: str, *, store: bool) -> tuple[Bl
 def import_blueprint(bank: Bank, path: Path) -> dict[str, Any]:
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "blueprint.write")
-        bp = load_blueprint(path)
-        occupation, outline = _occupation_and_outline(session, bp)
-        _check_against_bank(session, bp, _outline_view(session, outline))
-        row, created = _store(session, user, bp, occupation)
+        row, _bp, created = _import_file(session, user, path)
         return _blueprint_summary(row) | {"created": created}
 
 
@@ -307,8 +315,7 @@ def check_blueprint(bank: Bank, ref: str, *, time_limit: float = 20.0) -> dict[s
     with bank.transaction() as session:
         user = bank.actor(session, "blueprint.read")
         row, bp = _resolve(session, user, ref, store=False)
-        occupation, outline = _occupation_and_outline(session, bp)
-        _check_against_bank(session, bp, _outline_view(session, outline))
+        occupation, outline = bank_context(session, bp)
         pool = build_pool(session, bp, occupation, outline, utcnow())
         problem, skipped = _problem(bp, pool)
         report: dict[str, Any] = {
@@ -454,7 +461,7 @@ def assemble(
         if forms:
             labels = tuple(f.strip().upper() for f in forms if f.strip())
             bp = parse_blueprint(bp.document() | {"forms": list(labels)}, f"--forms {','.join(forms)}")
-        occupation, outline = _occupation_and_outline(session, bp)
+        occupation, outline = bank_context(session, bp)
         now = utcnow()
         pool = build_pool(session, bp, occupation, outline, now)
         seed = seed if seed is not None else secrets.randbelow(2**31)

@@ -663,13 +663,17 @@ def blueprint_check(state: State, ref: str, time_limit: float, as_json: bool) ->
     weak = r["weak_points"]
     out.print(f"points with fewer than 4 active items: {len(weak)}" + (": " + ", ".join(f"{w['point']} ({w['active_items']})" for w in weak[:40]) if weak else ""), markup=False)
     d = r["disjoint_forms"]
-    out.print(f"disjoint forms the bank could supply: {d['solver_confirmed']} (supply bound {d['upper_bound']})", markup=False)
+    out.print(f"disjoint forms the bank could supply: {d['union_feasible']} (the solver can choose that many forms' items together; supply alone would last for {d['supply_bound']})", markup=False)
     if r["feasible"]:
         out.print(f"feasible: a paper exists (solved in {r['solve_seconds']} s)", markup=False)
+    elif r["feasible"] is None:
+        out.print("UNDECIDED: " + "; ".join(r["notes"]) + " (raise --time-limit)", markup=False)
     else:
         out.print("NOT feasible; the closest paper breaks these rows:", markup=False)
         for s in r["shortfalls"]:
             out.print(f"  - {s['message']}", markup=False)
+        for note in r["notes"]:
+            out.print(f"  {note}", markup=False)
     if not r["feasible"]:
         sys.exit(3)
 
@@ -690,9 +694,15 @@ def paper() -> None:
 def paper_assemble(state: State, ref: str, forms: str | None, seed: int | None, time_limit: float | None,
                    gap: float | None, as_json: bool) -> None:  # fmt: skip
     """Assemble all forms of a stored blueprint (ID) or a blueprint file in one model; they are stored as drafts."""
-    from examvault.assembly.service import assemble
+    from examvault.assembly.service import AssemblyInfeasible, assemble
 
-    papers = assemble(state.bank, ref, forms=forms.split(",") if forms else None, seed=seed, time_limit=time_limit, gap=gap)
+    try:
+        papers = assemble(state.bank, ref, forms=forms.split(",") if forms else None, seed=seed, time_limit=time_limit, gap=gap)
+    except AssemblyInfeasible as exc:
+        if not as_json:
+            raise
+        emit_json({"error": str(exc).splitlines()[0], "shortfalls": exc.as_json()})
+        sys.exit(exc.exit_code)
     if as_json:
         emit_json(papers)
         return

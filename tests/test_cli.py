@@ -154,7 +154,7 @@ def test_blueprint_and_paper_commands(cli_env: dict[str, str], tmp_path: Path) -
     listed = json.loads(run(["blueprint", "list", "--json"], cli_env, tmp_path).stdout)
     assert [(b["id"], b["version"]) for b in listed] == [("BP1", 1)]
     check = json.loads(run(["blueprint", "check", "BP1", "--json"], cli_env, tmp_path).stdout)
-    assert check["feasible"] is True and check["disjoint_forms"]["upper_bound"] == 2
+    assert check["feasible"] is True and check["disjoint_forms"]["supply_bound"] == 2
 
     papers = json.loads(run(["paper", "assemble", "BP1", "--forms", "A,B", "--seed", "42", "--json"], cli_env, tmp_path).stdout)
     assert [p["form"] for p in papers] == ["A", "B"] and all(p["id"] for p in papers)

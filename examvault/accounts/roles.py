@@ -32,7 +32,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outline.write": frozenset({"custodian"}),
     "blueprint.read": _META_READERS,
     "blueprint.write": frozenset({"custodian", "assembler"}),
-    "paper.list": _META_READERS,
+    # Which items sit on a paper is as secret as the paper: authors and reviewers can read
+    # items, so they must not learn which ones were drawn.
+    "paper.list": frozenset({"custodian", "assembler", "approver", "supervisor"}),
     "paper.assemble": frozenset({"custodian", "assembler"}),
     # A form's answers: what approvers check and custodians seal into marking keys.
     "paper.key": frozenset({"custodian", "approver"}),

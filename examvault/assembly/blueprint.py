@@ -217,7 +217,10 @@ def read_document(path: Path) -> dict[str, Any]:
 
 
 def load_blueprint(path: Path) -> Blueprint:
-    return parse_blueprint(read_document(path), str(path))
+    """Parsed, then put in the stored (canonical) form: the model's rows follow the document's
+    order, and a paper must re-derive from the stored version exactly as it was assembled."""
+    bp = parse_blueprint(read_document(path), str(path))
+    return parse_blueprint(json.loads(canonical_json(bp.document())), str(path))
 
 
 class _Problems:
@@ -236,13 +239,18 @@ def parse_blueprint(doc: dict[str, Any], source: str = "blueprint") -> Blueprint
         bad.add(str(key), f"unknown field; expected one of {', '.join(sorted(_TOP_FIELDS))}")
 
     code = _text(doc, "id", bad, required=True)
+    if len(code) > 120:
+        bad.add("id", f"has {len(code)} characters; at most 120")
     occupation = _text(doc, "occupation", bad, required=True)
     level = _level(doc.get("level"), bad)
     kind = domain.KINDS.get(domain.nfkc(str(doc.get("kind", "theory"))))
     if kind is None:
         bad.add("kind", f"{doc.get('kind')!r} is not theory/skill (理论/技能)")
         kind = "theory"
-    title = _text(doc, "title", bad, keep_form=True) or f"{occupation}（{domain.LEVEL_NAMES.get(level, '')}）理论知识考试试卷"
+    title = _text(doc, "title", bad, keep_form=True)
+    if len(title) > 200:
+        bad.add("title", f"has {len(title)} characters; at most 200")
+    title = title or f"{occupation}（{domain.LEVEL_NAMES.get(level, '')}）理论知识考试试卷"
     duration = _int(doc, "duration_minutes", bad, default=90, lo=1, hi=600)
     total_points = _decimal(doc.get("total_points", 100), "total_points", bad) or Decimal(100)
     forms = _forms(doc.get("forms", ["A"]), bad)
@@ -440,6 +448,9 @@ def _sections(raw: Any, bad: _Problems) -> list[Section]:
         if isinstance(expert, bool) or not isinstance(expert, int) or not 0 <= expert <= count:
             bad.add(f"{where}.expert_slots", f"{expert!r} must be a whole number 0..count ({count})")
             expert = 0
+        elif expert and kind == domain.SET_TYPE:
+            bad.add(f"{where}.expert_slots", "a 组合 section has no expert slots; a set is written and reviewed as a whole")
+            expert = 0
         instructions = entry.get("instructions") or ""
         title = entry.get("title") or ""
         if not isinstance(instructions, str) or not isinstance(title, str):
@@ -551,7 +562,7 @@ def _content(raw: Any, bad: _Problems) -> Content | None:
         bad.add("content.ranges", "must map range codes to shares, e.g. {A: 0.25}")
     else:
         for code, share in given.items():
-            ranges[str(code).strip()] = _share(share, f"content.ranges.{code}", bad)
+            ranges[domain.nfkc(str(code))] = _share(share, f"content.ranges.{code}", bad)
     if not from_outline and not ranges:
         return None
     return Content(tuple(sorted(set(depths))) if from_outline else (), tolerance, ranges)
@@ -660,7 +671,7 @@ def _fixed(raw: Any, bad: _Problems) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(c, str | int) for c in raw):
         bad.add("fixed", "must be a list of item codes (题目编号)")
         return ()
-    codes = [str(c).strip() for c in raw]
+    codes = [domain.nfkc(str(c)) for c in raw]
     if len(set(codes)) != len(codes):
         bad.add("fixed", "names an item twice")
     return tuple(codes)

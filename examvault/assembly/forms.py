@@ -9,6 +9,7 @@ and a form answer maps back to bank letters for scoring and statistics.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,10 +54,19 @@ def lay_out(bp: Blueprint, units: list[Unit], selected: list[int], seed: int, fo
 
 
 def permutation(option_seed: int | None, count: int) -> list[int]:
-    """Display slot j shows bank option permutation(...)[j]; identity when not shuffled."""
+    """Display slot j shows bank option permutation(...)[j]; identity when not shuffled.
+
+    Fisher–Yates driven by SHA-256 of (seed, step), not by NumPy: the key is recomputed
+    from the seed long after printing, and must not change with a library upgrade.
+    """
+    order = list(range(count))
     if option_seed is None:
-        return list(range(count))
-    return [int(k) for k in np.random.default_rng(option_seed).permutation(count)]
+        return order
+    for i in range(count - 1, 0, -1):
+        digest = hashlib.sha256(f"examvault/options/v1:{option_seed}:{i}".encode()).digest()
+        j = int.from_bytes(digest, "big") % (i + 1)  # bias below 2⁻²⁵⁰
+        order[i], order[j] = order[j], order[i]
+    return order
 
 
 def form_answer(bank_answer: str, perm: list[int]) -> str:

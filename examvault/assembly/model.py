@@ -137,13 +137,13 @@ def build_rows(bp: Blueprint, pool: Pool, units: list[Unit]) -> list[Row]:
             if r.depth in bp.content.depths:
                 shares[r.code] = (r.name, r.weight / 100)
         names = {r.code: r.name for r in pool.ranges}
-        for code, share in bp.content.ranges.items():
+        for code, share in sorted(bp.content.ranges.items()):
             shares[code] = (names.get(code, ""), share)
         tol = bp.content.tolerance
         for code, (name, share) in shares.items():
             label = f"range {code} {name} (weight {share:.0%})".replace("  ", " ")
             rows.append(Row(label, "range", in_range.get(code, {}), max(share - tol, 0) * total, (share + tol) * total, "points", item_scale))
-    for level, band in bp.importance.items():
+    for level, band in sorted(bp.importance.items()):  # rows in a fixed order: HiGHS's answer depends on it
         rows.append(Row(f"importance {level} (share of points {band})", "importance", by_importance.get(level, {}),
                         band.lo * total if band.lo is not None else 0, band.hi * total if band.hi is not None else total,
                         "points", item_scale))  # fmt: skip

@@ -77,7 +77,7 @@ class Assembly(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     blueprint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("blueprints.id"), index=True)
     seed: Mapped[int] = mapped_column(BigInteger)
-    forms: Mapped[str] = mapped_column(String(200))  # "A,B"
+    forms: Mapped[str] = mapped_column(String(300))  # "A,B": up to 50 labels of up to 4 characters
     solver: Mapped[str] = mapped_column(String(80))
     strategy: Mapped[str] = mapped_column(String(20))
     solver_status: Mapped[str] = mapped_column(String(20))
@@ -85,7 +85,8 @@ class Assembly(Base):
     time_limit: Mapped[float] = mapped_column(Float)
     gap: Mapped[float] = mapped_column(Float)
     snapshot_sha256: Mapped[str] = mapped_column(String(64))
-    snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # gzip of the pool's canonical JSON; metadata only
+    # gzip of the pool's canonical JSON; metadata only. Deferred: listings never need it.
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     layout_sha256: Mapped[str] = mapped_column(String(64))  # of every form's entries, in order
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 import uuid
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,6 +52,7 @@ from examvault.itembank.workflow import ELIGIBLE_STATUS
 
 EXPERT_SOURCE = "专家命题"
 WEAK_POINT = 4  # DESIGN: a healthy bank has at least 4 active items per point
+MAX_SEED = 2**62
 
 
 class AssemblyInfeasible(ValidationError):
@@ -150,7 +152,11 @@ def _store(session: Session, user: User, bp: Blueprint, occupation: Occupation) 
         kind=bp.kind, title=bp.title, document=canonical_json(bp.document()), digest=digest, created_by=user.username,
     )  # fmt: skip
     session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except SAIntegrityError:
+        raise ConflictError(f"blueprint {bp.code}: another import stored version {row.version} at the same moment; nothing was stored, run it again") from None
     audit(session, user, "blueprint.import", "blueprint", bp.code, version=row.version, digest=digest)
     return row, True
 
@@ -255,7 +261,9 @@ def build_pool(session: Session, bp: Blueprint, occupation: Occupation, outline:
     excluded: Counter[str] = Counter()
     ok: dict[uuid.UUID, Any] = {}
     for r in rows:
-        if r.source == EXPERT_SOURCE and r.code not in bp.fixed:
+        if r.type != domain.SET_TYPE and r.point_id not in view.points:  # e.g. a point of the skill outline
+            excluded[f"not on the {bp.kind} outline"] += 1
+        elif r.source == EXPERT_SOURCE and r.code not in bp.fixed:
             excluded["专家命题 (written for one paper)"] += 1
         elif bp.max_uses is not None and r.usage_count >= bp.max_uses:
             excluded[f"used {bp.max_uses}+ times"] += 1
@@ -311,43 +319,42 @@ def _supply_lines(bp: Blueprint, problem: model.Problem) -> list[str]:
 
 
 def check_blueprint(bank: Bank, ref: str, *, time_limit: float = 20.0) -> dict[str, Any]:
-    """Coverage before assembling, and whether a paper exists (with the diagnosis when not)."""
+    """Coverage before assembling, and whether a paper exists (with the diagnosis when not).
+
+    `feasible` is true, false, or None when the solver ran out of time without deciding.
+    """
     with bank.transaction() as session:
         user = bank.actor(session, "blueprint.read")
         row, bp = _resolve(session, user, ref, store=False)
         occupation, outline = bank_context(session, bp)
         pool = build_pool(session, bp, occupation, outline, utcnow())
-        problem, skipped = _problem(bp, pool)
-        report: dict[str, Any] = {
-            "blueprint": bp.code, "version": row.version if row else None, "eligible_items": len(pool.items),
-            "excluded": pool.excluded, "not_placeable": len(skipped),
-        }  # fmt: skip
-        report["coverage"] = _coverage(bp, problem)
-        report["weak_points"] = _weak_points(session, occupation, outline, bp)
-        report["disjoint_forms"] = _disjoint_forms(problem, time_limit)
-        one = model.Problem(_with_forms(bp, bp.forms), pool, problem.units, problem.rows)
-        try:
-            _check_fixed(bp, problem, skipped, pool)
-            solution = model.solve(one, 0, time_limit=time_limit)
-            report["feasible"] = True
-            report["solve_seconds"] = round(solution.seconds, 3)
-            report["shortfalls"] = []
-        except ValidationError as exc:
-            report["feasible"] = False
-            report["shortfalls"] = [{"row": "fixed", "message": str(exc)}]
-        except model.NoSolution:
-            report["feasible"] = False
-            report["shortfalls"] = [
-                {"form": s.form, "row": s.row.label, "needed": s.needed, "reached": s.reached, "short": s.short, "message": s.message}
-                for s in _diagnose(one, time_limit)[0]
-            ]
-        return report
-
-
-def _with_forms(bp: Blueprint, forms: tuple[str, ...]) -> Blueprint:
-    from dataclasses import replace
-
-    return replace(bp, forms=forms)
+        weak = _weak_points(session, occupation, outline, bp)
+    problem, skipped = _problem(bp, pool)  # the solver runs outside the transaction
+    report: dict[str, Any] = {
+        "blueprint": bp.code, "version": row.version if row else None, "eligible_items": len(pool.items),
+        "excluded": pool.excluded, "not_placeable": len(skipped), "coverage": _coverage(bp, problem),
+        "weak_points": weak, "disjoint_forms": _disjoint_forms(problem, time_limit), "notes": [], "shortfalls": [],
+    }  # fmt: skip
+    try:
+        _check_fixed(bp, problem, skipped, pool)
+        solution = model.solve(problem, 0, time_limit=time_limit)
+        report["feasible"] = True
+        report["solve_seconds"] = round(solution.seconds, 3)
+    except ValidationError as exc:
+        report["feasible"] = False
+        report["shortfalls"] = [{"form": None, "row": "fixed", "message": str(exc)}]
+    except model.NoSolution as exc:
+        if exc.status == "time limit":
+            report["feasible"] = None
+            report["notes"] = [f"the solver neither found a paper nor proved there is none within {time_limit:g} s"]
+            return report
+        report["feasible"] = False
+        shortfalls, report["notes"] = _diagnose(problem, time_limit)
+        report["shortfalls"] = [
+            {"form": s.form, "row": s.row.label, "needed": s.needed, "reached": s.reached, "short": s.short, "message": s.message}
+            for s in shortfalls
+        ]
+    return report
 
 
 def _coverage(bp: Blueprint, problem: model.Problem) -> list[dict[str, Any]]:
@@ -381,7 +388,12 @@ def _weak_points(session: Session, occupation: Occupation, outline: Outline, bp:
 
 
 def _disjoint_forms(problem: model.Problem, time_limit: float) -> dict[str, Any]:
-    """An upper bound from supply per row, then the largest union the solver can still build."""
+    """How many disjoint forms the bank could supply.
+
+    `supply_bound`: no rule's supply would last for more. `union_feasible`: the largest m for
+    which the solver can choose the items of m forms together, every bound times m — a
+    necessary condition; splitting them into forms is what assembling does.
+    """
     bound = 10**6
     for row in problem.rows:
         if row.kind == "enemy" or row.lo <= 0:
@@ -397,7 +409,7 @@ def _disjoint_forms(problem: model.Problem, time_limit: float) -> dict[str, Any]
             confirmed, lo = m, m + 1
         except model.NoSolution:
             hi = m - 1
-    return {"upper_bound": bound, "solver_confirmed": confirmed}
+    return {"supply_bound": bound, "union_feasible": confirmed}
 
 
 def _diagnose(problem: model.Problem, time_limit: float) -> tuple[list[model.Shortfall], list[str]]:
@@ -444,6 +456,26 @@ def _derive(bp: Blueprint, pool: Pool, seed: int, time_limit: float | None, gap:
     return solution, layouts, problem
 
 
+def _solver_inputs(seed: int | None, time_limit: float | None, gap: float | None) -> tuple[int, float | None, float | None]:
+    problems = []
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        problems.append(f"seed {seed} must be 0..{MAX_SEED}")
+    if time_limit is not None and not 0 < time_limit <= 3600:
+        problems.append(f"time limit {time_limit:g} s must be more than 0 and at most 3600")
+    if gap is not None and not 0 <= gap < 1:
+        problems.append(f"gap {gap:g} must be a share 0..1")
+    if problems:
+        raise ValidationError("; ".join(problems))
+    return (seed if seed is not None else secrets.randbelow(2**31)), time_limit, gap
+
+
+def _for_forms(bp: Blueprint, forms: list[str] | None) -> Blueprint:
+    if not forms:
+        return bp
+    labels = [f.strip().upper() for f in forms if f.strip()]
+    return parse_blueprint(bp.document() | {"forms": labels}, f"--forms {','.join(forms)}")
+
+
 def assemble(
     bank: Bank,
     ref: str,
@@ -453,45 +485,60 @@ def assemble(
     time_limit: float | None = None,
     gap: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Assemble every form in one model and store them as draft papers (all or none)."""
-    with bank.transaction(write=True) as session:
+    """Assemble every form in one model and store them as draft papers (all or none).
+
+    The solver runs between two transactions, so it never holds the bank's write lock: the
+    second transaction stores the papers only if the bank still offers exactly the pool
+    that was solved (same blueprint, same eligible items, same exposure history).
+    """
+    seed, time_limit, gap = _solver_inputs(seed, time_limit, gap)
+    with bank.transaction() as session:
         user = bank.actor(session, "paper.assemble")
-        row, bp = _resolve(session, user, ref, store=True)
-        assert row is not None
-        if forms:
-            labels = tuple(f.strip().upper() for f in forms if f.strip())
-            bp = parse_blueprint(bp.document() | {"forms": list(labels)}, f"--forms {','.join(forms)}")
+        _row, bp = _resolve(session, user, ref, store=False)
+        bp = _for_forms(bp, forms)
         occupation, outline = bank_context(session, bp)
         now = utcnow()
         pool = build_pool(session, bp, occupation, outline, now)
-        seed = seed if seed is not None else secrets.randbelow(2**31)
-        try:
-            solution, layouts, _problem_ = _derive(bp, pool, seed, time_limit, gap)
-        except model.NoSolution as exc:
-            problem, _skipped = _problem(bp, pool)
-            if exc.status == "time limit":
-                raise ValidationError(
-                    f"blueprint {bp.code}: the solver found no paper within {time_limit or bp.time_limit:g} s; "
-                    "nothing was stored. Raise solver.time_limit or run `examvault blueprint check` to see the coverage."
-                ) from None
-            shortfalls, notes = _diagnose(problem, 30.0)
-            raise AssemblyInfeasible(f"{bp.code} v{row.version}", shortfalls, notes + _supply_lines(bp, problem)) from None
+    limit = time_limit if time_limit is not None else bp.time_limit
+    used_gap = gap if gap is not None else bp.gap
+    try:
+        solution, layouts, _problem_ = _derive(bp, pool, seed, limit, used_gap)
+    except model.NoSolution as exc:
+        problem, _skipped = _problem(bp, pool)
+        if exc.status == "time limit":
+            raise ValidationError(
+                f"blueprint {bp.code}: the solver found no paper within {limit:g} s; nothing was stored. "
+                "Raise solver.time_limit or run `examvault blueprint check` to see the coverage."
+            ) from None
+        shortfalls, notes = _diagnose(problem, 30.0)
+        raise AssemblyInfeasible(bp.code, shortfalls, notes + _supply_lines(bp, problem)) from None
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "paper.assemble")
+        row, stored = _resolve(session, user, ref, store=True)
+        assert row is not None
+        occupation, outline = bank_context(session, bp)
+        if _for_forms(stored, forms).digest() != bp.digest() or build_pool(session, bp, occupation, outline, now).digest() != pool.digest():
+            raise ConflictError(
+                f"blueprint {bp.code}: the bank changed while the solver ran (a paper was approved, or an item or the "
+                "blueprint changed); nothing was stored. Run the command again."
+            )
         snapshot = canonical_json(pool.document()).encode()
         assembly = Assembly(
             blueprint_id=row.id, seed=seed, forms=",".join(bp.forms), solver=model.SOLVER, strategy=solution.strategy,
-            solver_status=solution.status, seconds=solution.seconds, time_limit=time_limit or bp.time_limit,
-            gap=gap if gap is not None else bp.gap, snapshot_sha256=hashlib.sha256(snapshot).hexdigest(),
-            snapshot=gzip.compress(snapshot, mtime=0), layout_sha256=_layout_digest(layouts), created_by=user.username,
+            solver_status=solution.status, seconds=solution.seconds, time_limit=limit, gap=used_gap,
+            snapshot_sha256=hashlib.sha256(snapshot).hexdigest(), snapshot=gzip.compress(snapshot, mtime=0),
+            layout_sha256=_layout_digest(layouts), created_by=user.username,
         )  # fmt: skip
         session.add(assembly)
         session.flush()
         serial = _paper_codes(session, 1, now)
+        ids = {i.code: uuid.UUID(i.id) for i in pool.items}
         papers = []
         for form, entries in layouts.items():
             paper = Paper(
                 code=f"P{now:%Y}-{serial:04d}-{form}", assembly_id=assembly.id, blueprint_id=row.id, form=form,
                 total_points=bp.total_points, created_by=user.username,
-                entries=[_paper_item(e) for e in entries],
+                entries=[_paper_item(e, ids) for e in entries],
             )  # fmt: skip
             session.add(paper)
             papers.append(paper)
@@ -501,13 +548,14 @@ def assemble(
         return [_paper_summary(p) for p in papers]
 
 
-def _paper_item(e: Entry) -> PaperItem:
+def _paper_item(e: Entry, ids: dict[str, uuid.UUID]) -> PaperItem:
     it = e.item
     return PaperItem(
         position=e.position, section=e.section, item_id=uuid.UUID(it.id) if it else None, version=it.version if it else None,
         type=e.type, points=Decimal(str(e.points)), point_code=it.point_code if it else None,
         range_codes="/".join(it.ranges) if it else "", importance=it.importance if it else None,
-        difficulty=it.difficulty if it else None, parent_item_id=None, option_seed=e.option_seed, expert_slot=it is None,
+        difficulty=it.difficulty if it else None, parent_item_id=ids.get(e.parent) if e.parent else None,
+        option_seed=e.option_seed, expert_slot=it is None,
     )  # fmt: skip
 
 
@@ -567,15 +615,17 @@ def show_paper(bank: Bank, ref: str) -> dict[str, Any]:
             if with_key:
                 entry["answer"] = answers.get(e.position)
             items.append(entry)
-        if with_key:
-            audit(session, user, "paper.read_key", "paper", paper.code)
-        return _paper_summary(paper) | {
+        shown = _paper_summary(paper) | {
             "title": bp.title, "duration_minutes": bp.duration_minutes,
             "sections": [{"type": s.type, "title": s.title, "count": s.count, "points": float(s.points) if s.points is not None else None,
                           "total": float(s.total), "instructions": s.instructions} for s in bp.sections],
             "solver": paper.assembly.solver, "strategy": paper.assembly.strategy,
             "snapshot_sha256": paper.assembly.snapshot_sha256, "items": items,
         }  # fmt: skip
+    if with_key:  # its own short write transaction; nothing is returned unless the read is on record
+        with bank.transaction(write=True) as session:
+            audit(session, bank.actor(session, "paper.key"), "paper.read_key", "paper", shown["code"])
+    return shown
 
 
 def _form_key(bank: Bank, session: Session, paper: Paper) -> dict[int, Any]:
@@ -632,16 +682,25 @@ def fill_expert_slot(bank: Bank, ref: str, position: int, item_code: str) -> dic
             problems.append(f"it carries {domain.tidy(item.points)} points and the slot {domain.tidy(entry.points)}")
         if item.status == "retired":
             problems.append("it is retired")
-        if any(e.item_id == item.id for e in paper.entries):
+        if any(e.item_id == item.id for e in paper.entries if e is not entry):
             problems.append("it is already on this paper")
+        others = [e.item_id for e in paper.entries if e.item_id and e is not entry]
+        if item.enemy_group and others and session.scalar(
+            select(func.count()).where(Item.id.in_(others), Item.enemy_group == item.enemy_group)
+        ):  # fmt: skip
+            problems.append(f"an item of its enemy group {item.enemy_group} (互斥组) is already on this paper")
         if problems:
             raise ValidationError(f"item {item_code} cannot fill slot {position} of paper {paper.code}: " + "; ".join(problems))
         outline_points = _outline_points(session, item.point_id)
         entry.item_id, entry.version = item.id, item.current_version
         entry.point_code, entry.range_codes, entry.importance = outline_points
         entry.difficulty = item.difficulty
-        audit(session, user, "paper.expert_slot", "paper", paper.code, position=position, item=item.code, version=item.current_version)
-        return _paper_summary(paper) | {"position": position, "item": item.code, "item_status": item.status}
+        # An approval covers the paper as it was: changing a slot withdraws every approval given so far.
+        withdrawn = [a.approver for a in paper.approvals]
+        paper.approvals.clear()
+        audit(session, user, "paper.expert_slot", "paper", paper.code, position=position, item=item.code,
+              version=item.current_version, approvals_withdrawn=withdrawn)  # fmt: skip
+        return _paper_summary(paper) | {"position": position, "item": item.code, "item_status": item.status, "approvals_withdrawn": withdrawn}
 
 
 def _outline_points(session: Session, point_id: int | None) -> tuple[str | None, str, str | None]:
@@ -670,7 +729,7 @@ def approve_paper(bank: Bank, ref: str) -> dict[str, Any]:
             raise PermissionDenied(f"user {user.username!r} assembled paper {paper.code} and may not approve it")
         if any(a.approver == user.username for a in paper.approvals):
             raise ConflictError(f"user {user.username!r} has already approved paper {paper.code}; a second, different approver is needed")
-        _check_expert_slots(session, paper)
+        _check_ready(session, paper)
         paper.approvals.append(PaperApproval(approver=user.username, at=utcnow()))
         session.flush()
         if len({a.approver for a in paper.approvals}) >= 2:
@@ -681,16 +740,26 @@ def approve_paper(bank: Bank, ref: str) -> dict[str, Any]:
         return _paper_summary(paper)
 
 
-def _check_expert_slots(session: Session, paper: Paper) -> None:
+def _check_ready(session: Session, paper: Paper) -> None:
+    """Every position holds an active item at the very version on the paper: what the approvers read."""
     open_slots = [e.position for e in paper.entries if e.expert_slot and e.item_id is None]
     if open_slots:
         raise ConflictError(f"paper {paper.code} has open expert slots (专家命题) at positions {open_slots}; fill them with `examvault paper expert`")
-    ids = [e.item_id for e in paper.entries if e.expert_slot]
-    if ids:
-        not_ready = session.execute(select(Item.code, Item.status).where(Item.id.in_(ids), Item.status != ELIGIBLE_STATUS)).all()
-        if not_ready:
-            listed = ", ".join(f"{c} ({s})" for c, s in not_ready)
-            raise ConflictError(f"paper {paper.code}: expert items must be reviewed and active before approval: {listed}")
+    pinned = {e.item_id: e.version for e in paper.entries if e.item_id}
+    problems = []
+    for code, item_id, status, version in session.execute(
+        select(Item.code, Item.id, Item.status, Item.current_version).where(Item.id.in_(list(pinned))).order_by(Item.code)
+    ):  # fmt: skip
+        if status != ELIGIBLE_STATUS:
+            problems.append(f"{code} is {status}")
+        elif version != pinned[item_id]:
+            problems.append(f"{code} is now version {version}; the paper holds version {pinned[item_id]}")
+    if problems:
+        raise ConflictError(
+            f"paper {paper.code} cannot be approved: every item must be reviewed, active and unchanged since it was placed: "
+            + "; ".join(problems[:20]) + (" …" if len(problems) > 20 else "")
+            + ". Fill the expert slot again or assemble a new paper."
+        )
 
 
 def _count_use(session: Session, paper: Paper, bp: Blueprint) -> None:
@@ -747,30 +816,36 @@ def move_paper(bank: Bank, ref: str, action: str, *, reason: str = "") -> dict[s
 def verify_derivation(bank: Bank, ref: str) -> dict[str, Any]:
     """Re-solve from the stored blueprint version, seed and snapshot; the forms must come out identical."""
     with bank.transaction() as session:
-        user = bank.actor(session, "paper.list")
+        bank.actor(session, "paper.list")
         paper = _paper(session, ref)
         assembly = paper.assembly
-        raw = gzip.decompress(assembly.snapshot)
-        snapshot_ok = hashlib.sha256(raw).hexdigest() == assembly.snapshot_sha256
-        pool = Pool.from_document(json.loads(raw))
+        blob, recorded = assembly.snapshot, assembly.snapshot_sha256
         bp = _parsed(assembly.blueprint)
         bp = parse_blueprint(bp.document() | {"forms": assembly.forms.split(",")}, "assembly")
-        same_solver = assembly.solver == model.SOLVER
-        try:
-            _solution, layouts, _p = _derive(bp, pool, assembly.seed, assembly.time_limit, assembly.gap)
-            derived = _layout_digest(layouts)
-            mine = layouts[paper.form]
-        except (model.NoSolution, ValidationError) as exc:
-            derived, mine = f"no solution: {exc}", []
         stored = [(e.position, str(e.item_id) if e.item_id and not e.expert_slot else None, e.version if not e.expert_slot else None,
                    float(e.points), e.option_seed) for e in paper.entries]  # fmt: skip
-        rederived = [(e.position, e.item.id if e.item else None, e.item.version if e.item else None, e.points, e.option_seed) for e in mine]
-        identical = snapshot_ok and derived == assembly.layout_sha256 and stored == rederived
-        audit(session, user, "paper.verify_derivation", "paper", paper.code, identical=identical)
-        return {
+        facts = {
             "paper": paper.code, "form": paper.form, "seed": assembly.seed, "blueprint": assembly.blueprint.code,
-            "blueprint_version": assembly.blueprint.version, "snapshot_sha256": assembly.snapshot_sha256,
-            "snapshot_intact": snapshot_ok, "solver_recorded": assembly.solver, "solver_now": model.SOLVER,
-            "same_solver": same_solver, "layout_sha256": assembly.layout_sha256, "layout_rederived": derived,
-            "paper_matches": stored == rederived, "identical": identical,
+            "blueprint_version": assembly.blueprint.version, "snapshot_sha256": recorded, "solver_recorded": assembly.solver,
+            "solver_now": model.SOLVER, "same_solver": assembly.solver == model.SOLVER, "layout_sha256": assembly.layout_sha256,
         }  # fmt: skip
+        seed, limit, gap = assembly.seed, assembly.time_limit, assembly.gap
+    # The solver runs outside any transaction; only the audit event is written afterwards.
+    try:
+        raw = gzip.decompress(blob)
+        snapshot_ok = hashlib.sha256(raw).hexdigest() == recorded
+        pool = Pool.from_document(json.loads(raw)) if snapshot_ok else None
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zlib.error):
+        snapshot_ok, pool = False, None
+    derived, mine = "not derived: the snapshot is damaged", []
+    if pool is not None:
+        try:
+            _solution, layouts, _p = _derive(bp, pool, seed, limit, gap)
+            derived, mine = _layout_digest(layouts), layouts[facts["form"]]
+        except (model.NoSolution, ValidationError) as exc:
+            derived = f"no solution: {exc}"
+    rederived = [(e.position, e.item.id if e.item else None, e.item.version if e.item else None, e.points, e.option_seed) for e in mine]
+    identical = snapshot_ok and derived == facts["layout_sha256"] and stored == rederived
+    with bank.transaction(write=True) as session:
+        audit(session, bank.actor(session, "paper.list"), "paper.verify_derivation", "paper", facts["paper"], identical=identical)
+    return facts | {"snapshot_intact": snapshot_ok, "layout_rederived": derived, "paper_matches": stored == rederived, "identical": identical}

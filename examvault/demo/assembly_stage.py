@@ -66,7 +66,8 @@ def _describe(paper: dict[str, Any]) -> str:
     return f"{sections} = {points:g} points; X {x_points / drawn:.0%} of bank-drawn points; mean planned difficulty {mean_d:.2f}"
 
 
-def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Console, step: int) -> int:
+def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Console, step: int) -> tuple[int, str]:
+    """Returns the next step number and the code of the first level-3 paper."""
     files = _copy_blueprints(directory / "blueprints")
     custodian = bank("custodian")
     for name in BLUEPRINTS[:2]:
@@ -79,7 +80,7 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
     d = check["disjoint_forms"]
     console.print(f"{step}. blueprint check {l3}: {check['eligible_items']} eligible items, "
                   f"{len(check['weak_points'])} points with < 4 active items, disjoint forms the bank could supply: "
-                  f"{d['solver_confirmed']}, feasible: {check['feasible']}")  # fmt: skip
+                  f"{d['union_feasible']}, feasible: {check['feasible']}")  # fmt: skip
     step += 1
     papers = assemble(custodian, l3, forms=["A", "B"], seed=2026)
     shown = {p["form"]: show_paper(custodian, p["id"]) for p in papers}
@@ -126,4 +127,4 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
         for s in exc.shortfalls:
             console.print(f"     - {s.message}", markup=False)
     custodian.close()
-    return step + 1
+    return step + 1, papers[0]["code"]

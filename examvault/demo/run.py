@@ -180,7 +180,7 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     console.print(f"7. keys: root key split 3-of-5 into {shares}/; items key rotated to v{v} and {n} records rewrapped")
     from examvault.demo.assembly_stage import run_assembly_stage
 
-    step = run_assembly_stage(bank, directory, console, 8)
+    step, paper_code = run_assembly_stage(bank, directory, console, 8)
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):
@@ -193,7 +193,7 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
         "examvault item list --level 3 --type 多选\n"
         "examvault blueprint check blueprints/blueprint_impossible.yaml\n"
         "examvault paper list\n"
-        "examvault paper show P2026-0001-A\n"
+        f"examvault paper show {paper_code}\n"
         "examvault paper assemble 6-31-01-03/3/theory/2026A --forms A,B --seed 7 --json\n"
         f"examvault outline show {OCCUPATION} 3\n"
         f"examvault item show {sample['code']}\n"

@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('blueprint_id', sa.Uuid(), nullable=False),
     sa.Column('seed', sa.BigInteger(), nullable=False),
-    sa.Column('forms', sa.String(length=200), nullable=False),
+    sa.Column('forms', sa.String(length=300), nullable=False),
     sa.Column('solver', sa.String(length=80), nullable=False),
     sa.Column('strategy', sa.String(length=20), nullable=False),
     sa.Column('solver_status', sa.String(length=20), nullable=False),

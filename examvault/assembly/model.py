@@ -44,6 +44,7 @@ SOLVER = f"HiGHS {_Highs().version()} (highspy)"
 _OPTIONS = {"output_flag": False, "random_seed": 0, "mip_heuristic_run_feasibility_jump": False}
 _EPS = 1e-6
 _HARD_PRICE = 1000.0  # per unit of slack on a rule a diagnosis should break only as a last resort
+_STRUCTURE_WEIGHT = 10.0
 _PAIRWISE_FORMS = 6  # up to this many forms, a diagnosis prices overlap pair by pair
 _MONOLITHIC_MAX = 40_000  # unit × form variables beyond which one model for all forms is not attempted
 
@@ -59,8 +60,12 @@ class Row:
     hi: float
     unit: str = "items"  # what the row counts, for messages
     scale: float = 1.0  # one typical item's coefficient: slack is priced in items
-    soft: bool = True  # enemies stay hard in a diagnosis: breaking them never explains a shortage
+    soft: bool = True  # enemies give only as a last resort in a diagnosis
     needed: str = ""
+    # A paper's structure (how many items per section) is what a custodian fixes first; a
+    # diagnosis bends it only when the supply is short, and shows the statistical rules instead.
+    weight: float = 1.0
+    per: float = 1.0  # a mean's row sums points × value; messages divide by the points to show the mean
 
 
 @dataclass
@@ -114,10 +119,12 @@ def build_rows(bp: Blueprint, pool: Pool, units: list[Unit]) -> list[Row]:
     for n, s in enumerate(bp.sections):
         members = [u for u in units if u.section == n]
         if s.bank_count:
-            rows.append(Row(f"section {s.type}", "section", {u.index: u.count for u in members}, s.bank_count, s.bank_count))
+            rows.append(Row(f"section {s.type}", "section", {u.index: u.count for u in members}, s.bank_count, s.bank_count,
+                            weight=_STRUCTURE_WEIGHT))  # fmt: skip
             if s.points is None:
                 rows.append(Row(f"section {s.type} points", "section_points", {u.index: u.points for u in members},
-                                float(s.bank_points), float(s.bank_points), "points", max((u.points for u in members), default=1)))  # fmt: skip
+                                float(s.bank_points), float(s.bank_points), "points", max((u.points for u in members), default=1),
+                                weight=_STRUCTURE_WEIGHT))  # fmt: skip
         elif members:
             rows.append(Row(f"section {s.type}", "section", {u.index: 1 for u in members}, 0, 0))
     item_scale = total / max(sum(s.bank_count for s in bp.sections), 1)
@@ -154,11 +161,11 @@ def build_rows(bp: Blueprint, pool: Pool, units: list[Unit]) -> list[Row]:
     if bp.difficulty_mean:
         b = bp.difficulty_mean
         rows.append(Row(f"mean planned difficulty {b}", "difficulty", weighted(lambda it: it.difficulty),
-                        (b.lo or 1) * total, (b.hi or 5) * total, "points × difficulty", item_scale * 3))  # fmt: skip
+                        (b.lo or 1) * total, (b.hi or 5) * total, "mean difficulty", item_scale * 3, per=total))  # fmt: skip
     if bp.p_mean:
         b = bp.p_mean
         rows.append(Row(f"mean p-value {b}", "p", weighted(lambda it: it.effective_p),
-                        (b.lo or 0) * total, (b.hi if b.hi is not None else 1) * total, "points × p", item_scale * 0.5))  # fmt: skip
+                        (b.lo or 0) * total, (b.hi if b.hi is not None else 1) * total, "mean p", item_scale * 0.5, per=total))  # fmt: skip
     tol = bp.difficulty_count_tolerance
     for d, want in sorted(bp.difficulty_counts.items()):
         coef = {u.index: v for u in units if (v := sum(1 for it in u.items if it.difficulty == d))}
@@ -425,7 +432,7 @@ def diagnose(problem: Problem, *, time_limit: float = 30.0) -> list[Shortfall]:
             s = b.add_cols(2)  # s: added to reach lo; s + 1: taken away to stay under hi
             b.add({f * n + u: v for u, v in row.coef.items()} | {s: 1.0, s + 1: -1.0}, 0, row.lo, row.hi)
             # Enemy rows give only when nothing else can (two fixed items that are enemies).
-            price[s] = price[s + 1] = 1 / max(row.scale, _EPS) if row.soft else _HARD_PRICE
+            price[s] = price[s + 1] = row.weight / max(row.scale, _EPS) if row.soft else _HARD_PRICE
             slack_rows.append((row, f, s))
     limit = overlap_limit(bp)
     if forms > 1:
@@ -472,7 +479,7 @@ def diagnose(problem: Problem, *, time_limit: float = 30.0) -> list[Shortfall]:
         under, over = x[s], x[s + 1]
         if under > _EPS or over > _EPS:
             reached = sum(v * x[f * n + u] for u, v in row.coef.items())
-            out.append(Shortfall(row, bp.forms[f], row.needed or _needed(row), round(reached, 4), round(max(under, over), 4),
+            out.append(Shortfall(row, bp.forms[f], row.needed or _needed(row), round(reached / row.per, 4), round(max(under, over) / row.per, 4),
                                  _supply(problem, row), over=over > under))  # fmt: skip
     return out
 
@@ -485,10 +492,10 @@ def _diagnose_together(problem: Problem, time_limit: float) -> list[Shortfall]:
     together: list[tuple[Row, int]] = []
     for row in problem.rows:
         whole = Row(f"{row.label}, all {forms} forms together", row.kind, row.coef, forms * row.lo, forms * row.hi,
-                    row.unit, row.scale, row.soft)  # fmt: skip
+                    row.unit, row.scale, row.soft, weight=row.weight, per=forms * row.per if row.per != 1 else 1.0)  # fmt: skip
         s = b.add_cols(2)
         b.add(row.coef | {s: 1.0, s + 1: -1.0}, 0, whole.lo, whole.hi)
-        price[s] = price[s + 1] = 1 / max(row.scale, _EPS) if row.soft else _HARD_PRICE
+        price[s] = price[s + 1] = row.weight / max(row.scale, _EPS) if row.soft else _HARD_PRICE
         together.append((whole, s))
     cost = np.zeros(b.ncols)
     for col, value in price.items():
@@ -503,13 +510,13 @@ def _diagnose_together(problem: Problem, time_limit: float) -> list[Shortfall]:
         under, over = x[s], x[s + 1]
         if under > _EPS or over > _EPS:
             reached = sum(v * x[u] for u, v in row.coef.items())
-            out.append(Shortfall(row, None, _needed(row), round(reached, 4), round(max(under, over), 4),
+            out.append(Shortfall(row, None, _needed(row), round(reached / row.per, 4), round(max(under, over) / row.per, 4),
                                  _supply(problem, row), over=over > under))  # fmt: skip
     return out
 
 
 def _needed(row: Row) -> str:
-    lo, hi = round(row.lo, 3), round(row.hi, 3)
+    lo, hi = round(row.lo / row.per, 3), round(row.hi / row.per, 3)
     if abs(hi - lo) < _EPS:
         return f"{lo:g} {row.unit}"
     if lo <= _EPS:

@@ -517,7 +517,8 @@ def assemble(
         row, stored = _resolve(session, user, ref, store=True)
         assert row is not None
         occupation, outline = bank_context(session, bp)
-        if _for_forms(stored, forms).digest() != bp.digest() or build_pool(session, bp, occupation, outline, now).digest() != pool.digest():
+        again = build_pool(session, bp, occupation, outline, now)
+        if _for_forms(stored, forms).digest() != bp.digest() or again.ranges != pool.ranges or set(again.items) != set(pool.items):
             raise ConflictError(
                 f"blueprint {bp.code}: the bank changed while the solver ran (a paper was approved, or an item or the "
                 "blueprint changed); nothing was stored. Run the command again."

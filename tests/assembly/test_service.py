@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from examvault.accounts.service import add_user
 from examvault.assembly.forms import permutation, to_bank_answer
@@ -398,3 +398,26 @@ def test_authors_and_reviewers_cannot_see_which_items_are_on_a_paper(stocked: Ca
             show_paper(stocked(who), paper["id"])
         with pytest.raises(PermissionDenied):
             list_papers(stocked(who))
+
+
+def test_a_bank_change_while_solving_stores_nothing(stocked: Callable[..., Bank], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The solver runs outside any transaction; if the pool changed meanwhile, the papers are not stored."""
+    from examvault.assembly import service
+
+    cust = stocked("cust")
+    real = service._derive
+
+    def derive_while_someone_suspends(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        with cust.transaction() as s:
+            code = s.scalars(select(Item.code).where(Item.type == "判断").limit(1)).one()
+        transition(stocked("cust"), "suspend", [code])
+        return result
+
+    monkeypatch.setattr(service, "_derive", derive_while_someone_suspends)
+    before = len(list_papers(cust))
+    with pytest.raises(ConflictError, match="the bank changed while the solver ran"):
+        assemble(cust, str(_blueprint(tmp_path)), seed=1)
+    assert len(list_papers(cust)) == before
+    with cust.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Assembly)) == 0

@@ -38,7 +38,8 @@ from examvault.itembank import domain
 # The pybind class, not highspy.Highs: the wrapper's constructor prints a banner on
 # stdout, which would corrupt `--json` output.
 _Highs = highspy._Highs
-SOLVER = f"HiGHS {_Highs().version()} (highspy)"
+# NumPy's generator draws the random objective and the item order, so a re-derivation needs it too.
+SOLVER = f"HiGHS {_Highs().version()} (highspy), numpy {np.__version__}"
 # Options that matter for the answer are pinned here, so a paper re-derives exactly.
 # Feasibility jump costs more than it finds on these models (measured: 0.17 s → 0.10 s).
 _OPTIONS = {"output_flag": False, "random_seed": 0, "mip_heuristic_run_feasibility_jump": False}

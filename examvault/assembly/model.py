@@ -1,4 +1,4 @@
-"""The blueprint as a mixed-integer program, solved with HiGHS (scipy.optimize.milp).
+"""The blueprint as a mixed-integer program, solved with HiGHS (highspy).
 
 Pure: units in, selected units per form out. Every blueprint rule is a linear row on
 one form's selection x (one binary per unit); forms are parallel, so each form gets
@@ -10,13 +10,12 @@ deterministic for a given model, so the same seed and pool give the same paper.
 
 Two strategies:
 - *monolithic*: one model with all forms (needed when forms may overlap);
-- *partition* (forms may not overlap and there are 3 or more): first choose the
-  union of all forms with every bound multiplied by the number of forms, then split
-  it in halves recursively, each half keeping its share of every bound. Each model is
-  the size of one form, not of all forms; when a split has no solution we fall back
-  to the monolithic model.
+- *partition* (3 or more forms that may share nothing): a working set for F + spare
+  forms, then one form at a time beside a shadow of the forms still to come (see
+  `_partition`). Each model is one or two forms' size; if no paper comes out, the
+  monolithic model is the fallback while it stays small enough to trust its time limit.
 
-When no paper exists, `diagnose` re-solves with elastic slack on every soft row and
+When no paper exists, `diagnose` re-solves with elastic slack on every row and
 reports the rows that had to give, by how much, and what the pool holds for them.
 """
 

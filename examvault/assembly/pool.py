@@ -56,7 +56,7 @@ class PoolItem:
     def information(self, theta: float) -> float:
         """2PL item information from classical statistics (Lord's normal-ogive conversion).
 
-        Items without statistics get a = 1 and b from their planned difficulty.
+        Items without statistics get r = 0.7 (a ≈ 0.98) and b from their planned difficulty.
         """
         r = min(max(self.discrimination if self.discrimination is not None else 0.7, 0.05), 0.95)
         a = r / math.sqrt(1 - r * r)

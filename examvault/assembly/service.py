@@ -41,13 +41,13 @@ from examvault.itembank import domain
 from examvault.itembank.content import unpack
 from examvault.itembank.models import (
     ITEM_CONTENT,
-    CodeSequence,
     Item,
     ItemVersion,
     Occupation,
     Outline,
     OutlineNode,
 )
+from examvault.itembank.service import locked_sequence
 from examvault.itembank.workflow import ELIGIBLE_STATUS
 
 EXPERT_SOURCE = "专家命题"
@@ -424,16 +424,7 @@ def _diagnose(problem: model.Problem, time_limit: float) -> tuple[list[model.Sho
 
 
 def _paper_codes(session: Session, count: int, now: datetime) -> int:
-    prefix = f"P{now:%Y}-"
-    seq = session.get(CodeSequence, prefix, with_for_update=True)
-    if seq is None:
-        try:
-            with session.begin_nested():
-                session.add(CodeSequence(prefix=prefix, next_value=1))
-        except SAIntegrityError:
-            pass
-        seq = session.get(CodeSequence, prefix, with_for_update=True, populate_existing=True)
-        assert seq is not None
+    seq = locked_sequence(session, f"P{now:%Y}-")
     n = seq.next_value
     seq.next_value = n + count
     return n

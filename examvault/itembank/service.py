@@ -206,17 +206,7 @@ def _allocate_codes(session: Session, drafts: list[ItemDraft], occ_codes: dict[i
     taken = {d.code for d in drafts if d.code}
     for (occ, lvl), count in needed.items():
         prefix = f"{occ_codes[occ]}-L{lvl}-"
-        seq = session.get(CodeSequence, prefix, with_for_update=True)
-        if seq is None:
-            # Two first imports may race to create the counter: one insert wins, the other
-            # waits on it, fails in its savepoint, and then locks the winner's row.
-            try:
-                with session.begin_nested():
-                    session.add(CodeSequence(prefix=prefix, next_value=1))
-            except SAIntegrityError:
-                pass
-            seq = session.get(CodeSequence, prefix, with_for_update=True, populate_existing=True)
-            assert seq is not None
+        seq = locked_sequence(session, prefix)
         in_bank = set(session.scalars(select(Item.code).where(Item.code.startswith(prefix))))
         fresh: list[str] = []
         n = seq.next_value
@@ -230,6 +220,22 @@ def _allocate_codes(session: Session, drafts: list[ItemDraft], occ_codes: dict[i
         for d in drafts:
             if d.code is None and (d.occupation_id, d.level) == (occ, lvl):
                 d.code = next(it)
+
+
+def locked_sequence(session: Session, prefix: str) -> CodeSequence:
+    """The serial counter for a code prefix, locked for this transaction (created on first use)."""
+    seq = session.get(CodeSequence, prefix, with_for_update=True)
+    if seq is None:
+        # Two first users may race to create the counter: one insert wins, the other
+        # waits on it, fails in its savepoint, and then locks the winner's row.
+        try:
+            with session.begin_nested():
+                session.add(CodeSequence(prefix=prefix, next_value=1))
+        except SAIntegrityError:
+            pass
+        seq = session.get(CodeSequence, prefix, with_for_update=True, populate_existing=True)
+        assert seq is not None
+    return seq
 
 
 def import_items(

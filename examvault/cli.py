@@ -792,6 +792,25 @@ def paper_expert(state: State, ref: str, position: int, item_code: str) -> None:
     err.print(f"paper {r['code']}: slot {position} ← {r['item']} ({r['item_status']}); open expert slots left: {r['open_expert_slots']}")
 
 
+@paper.command("render")
+@click.argument("ref", metavar="ID")
+@click.option("--format", "formats", default="pdf,docx", show_default=True, help="Comma-separated: pdf, docx.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option("--serial", default="", help="Per-copy serial printed on every page, to trace a leaked copy.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def paper_render(state: State, ref: str, formats: str, out_dir: Path, serial: str, as_json: bool) -> None:
+    """Write the paper (试卷) and its marking key (标准答案及评分标准); drafts carry 样卷 / DRAFT. Audited."""
+    from examvault.export.service import render_paper
+
+    r = render_paper(state.bank, ref, out_dir, formats=tuple(f.strip() for f in formats.split(",") if f.strip()), serial=serial)
+    if as_json:
+        emit_json(r)
+        return
+    for f in r["files"]:
+        err.print(f"{f['file']} ({f['bytes']:,} bytes)" + ("  [样卷 / DRAFT: not approved]" if r["draft"] else ""))
+
+
 @paper.command("verify-derivation")
 @click.argument("ref", metavar="ID")
 @click.option("--json", "as_json", is_flag=True)

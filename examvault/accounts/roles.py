@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "paper.expert": frozenset({"custodian", "assembler"}),
     "paper.approve": frozenset({"approver"}),
     "paper.seal": frozenset({"custodian"}),
+    # Rendering writes the paper and its key in plaintext files: custodians only, audited.
+    "paper.render": frozenset({"custodian"}),
     "paper.use": frozenset({"custodian", "exam_admin"}),
     "paper.archive": frozenset({"custodian"}),
     "keys.manage": frozenset({"custodian", "admin"}),

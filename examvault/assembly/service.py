@@ -572,6 +572,15 @@ def _paper(session: Session, ref: str, *, lock: bool = False) -> Paper:
     return paper
 
 
+def paper_by_ref(session: Session, ref: str) -> Paper:
+    """A paper by its code (P2026-0001-A) or id; for the export and later capabilities."""
+    return _paper(session, ref)
+
+
+def blueprint_of(paper: Paper) -> Blueprint:
+    return _parsed(paper.blueprint)
+
+
 def list_papers(bank: Bank, *, status: str | None = None, blueprint: str | None = None) -> list[dict[str, Any]]:
     with bank.transaction() as session:
         bank.actor(session, "paper.list")

@@ -1,0 +1,85 @@
+"""Render a paper: open its items' content, lay the form out, write the files. One action."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from examvault.accounts.service import audit
+from examvault.assembly.forms import form_answer, permutation
+from examvault.assembly.models import Paper
+from examvault.assembly.service import blueprint_of, paper_by_ref
+from examvault.bank import Bank
+from examvault.crypto.records import open_fields
+from examvault.errors import ValidationError
+from examvault.export.document import DocItem, DocSection, Image, PaperDocument
+from examvault.itembank import domain
+from examvault.itembank.content import unpack
+from examvault.itembank.models import ITEM_CONTENT, Item, ItemVersion, Occupation
+
+FORMATS = ("pdf", "docx")
+
+
+def build_document(bank: Bank, session: Any, paper: Paper, *, serial: str = "") -> PaperDocument:
+    bp = blueprint_of(paper)
+    occupation = session.scalars(select(Occupation).where(Occupation.id == paper.blueprint.occupation_id)).one()
+    ids = [e.item_id for e in paper.entries if e.item_id]
+    codes = dict(session.execute(select(Item.id, Item.code).where(Item.id.in_(ids))).all()) if ids else {}
+    v = ItemVersion.__table__
+    keyring = bank.keyring(session)
+    sections = [DocSection(s.title, s.type, s.instructions, float(s.total), float(s.points) if s.points is not None else None, [])
+                for s in bp.sections]  # fmt: skip
+    number = 0
+    for e in paper.entries:
+        if e.item_id is None:
+            raise ValidationError(f"paper {paper.code}: expert slot {e.position} is still open; fill it before rendering")
+        row = session.execute(select(v).where(v.c.item_id == e.item_id, v.c.version == e.version)).mappings().one()
+        content = unpack(open_fields(keyring, ITEM_CONTENT, row))
+        perm = permutation(e.option_seed, len(content.options))
+        is_stem = e.type == domain.SET_TYPE
+        if not is_stem:
+            number += 1
+        answer = form_answer(content.answer, perm) if e.type in domain.CHOICE_TYPES else content.answer
+        sections[e.section].items.append(DocItem(
+            number=None if is_stem else number, position=e.position, type=e.type, points=float(e.points),
+            stem=content.stem, options=[content.options[k] for k in perm], answer=answer, analysis=content.analysis,
+            images=[Image(m.name, m.mime, m.data) for m in content.media], code=codes.get(e.item_id, ""),
+        ))  # fmt: skip
+    return PaperDocument(
+        occupation=occupation.name, occupation_code=occupation.code, level=bp.level, form=paper.form, code=paper.code,
+        duration_minutes=bp.duration_minutes, total_points=float(paper.total_points),
+        sections=[s for s in sections if s.items], draft=paper.status == "draft", serial=serial,
+    )  # fmt: skip
+
+
+def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...] = FORMATS, serial: str = "") -> dict[str, Any]:
+    """Write the paper and its marking key; a paper not yet approved is watermarked 样卷 / DRAFT."""
+    from examvault.export.paper_docx import render_key_docx, render_paper_docx
+    from examvault.export.paper_pdf import render_key_pdf, render_paper_pdf
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValidationError(f"--format {','.join(unknown or formats)!r}: formats are {', '.join(FORMATS)}")
+    # On record before anything is decrypted, so even a failed render leaves a trace.
+    with bank.transaction(write=True) as session:
+        code = paper_by_ref(session, ref).code
+        audit(session, bank.actor(session, "paper.render"), "paper.render", "paper", code, formats=list(formats),
+              out_dir=str(out_dir), serial=serial)  # fmt: skip
+    with bank.transaction() as session:
+        bank.actor(session, "paper.render")
+        doc = build_document(bank, session, paper_by_ref(session, ref), serial=serial)
+    renderers = {"pdf": (render_paper_pdf, render_key_pdf), "docx": (render_paper_docx, render_key_docx)}
+    files: dict[str, bytes] = {}
+    for fmt in formats:
+        paper_renderer, key_renderer = renderers[fmt]
+        files[f"{doc.code}_试卷.{fmt}"] = paper_renderer(doc)
+        files[f"{doc.code}_标准答案及评分标准.{fmt}"] = key_renderer(doc)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in files.items():
+        (out_dir / name).write_bytes(data)
+        written.append({"file": str(out_dir / name), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    return {"paper": doc.code, "draft": doc.draft, "files": written}

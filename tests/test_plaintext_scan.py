@@ -17,6 +17,7 @@ from examvault.assembly.service import assemble, show_paper, verify_derivation
 from examvault.backup import backup
 from examvault.crypto import keyring
 from examvault.crypto.records import rewrap
+from examvault.export.service import render_paper
 from examvault.itembank.service import (
     edit_item,
     export_items,
@@ -97,6 +98,8 @@ def test_no_plaintext_anywhere(make_bank, tmp_path: Path, monkeypatch, caplog) -
         paper = assemble(bank, str(tmp_path / "in" / "bp.json"), seed=1)[0]
         assert all(i["answer"] for i in show_paper(bank, paper["id"])["items"])  # the form's key was computed…
         assert verify_derivation(bank, paper["id"])["identical"]  # …and nothing of it was stored
+        rendered = render_paper(bank, paper["id"], tmp_path / "rendered")  # plaintext only in the files asked for
+        assert len(rendered["files"]) == 4
         with bank.transaction() as s:
             keyring.add_version(s, bank.keyring(s), "items")
         with bank.transaction() as s:

@@ -117,6 +117,15 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
         console.print(f"   {p['code']} form {p['form']}: {_describe(show_paper(custodian, p['id']))}; slot {slot} ← {code}; approved", markup=False)
     step += 1
 
+    from examvault.export.service import render_paper
+
+    rendered = []
+    for p in [*papers, *papers2]:
+        rendered += render_paper(custodian, p["id"], directory / "papers")["files"]
+    console.print(f"{step}. rendered the four approved papers and their marking keys (PDF + DOCX) into {directory / 'papers'}: "
+                  f"{len(rendered)} files, e.g. {Path(rendered[0]['file']).name}")  # fmt: skip
+    step += 1
+
     impossible = files["blueprint_impossible.yaml"]
     report = check_blueprint(custodian, str(impossible))
     console.print(f"{step}. a deliberately impossible blueprint ({impossible.name}): blueprint check says feasible = {report['feasible']}")

@@ -98,5 +98,12 @@ class PaperDocument:
         return "".join(parts)
 
 
+def key_text(item: DocItem) -> str:
+    """The answer as a key prints it: 填空 blanks with their accepted alternatives."""
+    if item.type == "填空" and item.answer:
+        return "；".join(" / ".join(alts) for alts in domain.blanks(item.answer))
+    return item.answer
+
+
 def fmt_points(value: float) -> str:
     return f"{value:g}"

@@ -18,8 +18,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from examvault.export.document import DocItem, PaperDocument, fmt_points
-from examvault.export.paper_pdf import NOTICE, SEAL_FIELDS, SEAL_WARNING, _key_text
+from examvault.errors import ValidationError
+from examvault.export.document import DocItem, PaperDocument, fmt_points, key_text
+from examvault.export.paper_pdf import NOTICE, SEAL_FIELDS, SEAL_WARNING
 from examvault.itembank import domain
 
 BODY_FONT = "宋体"
@@ -114,7 +115,11 @@ def _item(document, item: DocItem) -> None:  # noqa: ANN001
         _para(document, f"{item.number}．{item.stem}")
     for img in item.images:
         if img.mime.startswith("image/"):
-            document.add_picture(io.BytesIO(img.data), width=Mm(80))
+            try:
+                document.add_picture(io.BytesIO(img.data), width=Mm(80))
+            except Exception as exc:  # python-docx raises its own or PIL's error for a damaged picture
+                raise ValidationError(f"item {item.code} (question {item.number}): image {img.name!r} cannot be read "
+                                      f"({type(exc).__name__}); fix the item's 图片 and render again") from None
     if item.options:
         longest = max(len(o) for o in item.options)
         per_line = 4 if longest <= 8 else 2 if longest <= 20 else 1
@@ -169,7 +174,7 @@ def render_key_docx(doc: PaperDocument) -> bytes:
             for k in range(0, len(scorable), 10):
                 chunk = scorable[k : k + 10]
                 rows.append([str(i.number) for i in chunk] + [""] * (10 - len(chunk)))
-                rows.append([_key_text(i) for i in chunk] + [""] * (10 - len(chunk)))
+                rows.append([key_text(i) for i in chunk] + [""] * (10 - len(chunk)))
             if rows:
                 _table(document, rows, [17] * 10)
     out = io.BytesIO()

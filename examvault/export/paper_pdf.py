@@ -30,7 +30,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from examvault.export.document import DocItem, DocSection, PaperDocument, fmt_points
+from examvault.errors import ValidationError
+from examvault.export.document import DocItem, DocSection, PaperDocument, fmt_points, key_text
 from examvault.export.fonts import FontPair, register_fonts
 from examvault.itembank import domain
 
@@ -205,7 +206,11 @@ def _images(item: DocItem) -> list[Any]:
     for img in item.images:
         if not img.mime.startswith("image/"):
             continue
-        flowable = Image(io.BytesIO(img.data))
+        try:
+            flowable = Image(io.BytesIO(img.data))
+        except Exception as exc:  # reportlab raises whatever PIL raises for a damaged picture
+            raise ValidationError(f"item {item.code} (question {item.number}): image {img.name!r} cannot be read "
+                                  f"({type(exc).__name__}); fix the item's 图片 and render again") from None
         scale = min(1.0, (90 * mm) / flowable.drawWidth, (60 * mm) / flowable.drawHeight)
         flowable.drawWidth *= scale
         flowable.drawHeight *= scale
@@ -307,7 +312,7 @@ def render_key_pdf(doc: PaperDocument) -> bytes:
                 for k in range(0, len(scorable), per_row):
                     chunk = scorable[k : k + per_row]
                     rows.append([str(i.number) for i in chunk] + [""] * (per_row - len(chunk)))
-                    rows.append([Paragraph(_esc(_key_text(i)), style.cell) for i in chunk] + [""] * (per_row - len(chunk)))
+                    rows.append([Paragraph(_esc(key_text(i)), style.cell) for i in chunk] + [""] * (per_row - len(chunk)))
                 table = Table(rows, colWidths=[width] * per_row)
                 table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("FONTNAME", (0, 0), (-1, -1), style.fonts.body),
                                            ("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -319,7 +324,3 @@ def render_key_pdf(doc: PaperDocument) -> bytes:
     return _build(doc, story, with_seal=False, title=f"{doc.title} {doc.form_label} 标准答案及评分标准")
 
 
-def _key_text(item: DocItem) -> str:
-    if item.type == "填空":
-        return "；".join(" / ".join(alts) for alts in domain.blanks(item.answer)) if item.answer else ""
-    return item.answer

@@ -99,7 +99,7 @@ def test_no_plaintext_anywhere(make_bank, tmp_path: Path, monkeypatch, caplog) -
         assert all(i["answer"] for i in show_paper(bank, paper["id"])["items"])  # the form's key was computed…
         assert verify_derivation(bank, paper["id"])["identical"]  # …and nothing of it was stored
         rendered = render_paper(bank, paper["id"], tmp_path / "rendered")  # plaintext only in the files asked for
-        assert len(rendered["files"]) == 4
+        assert len(rendered["files"]) == 6  # paper, key, answer sheet + its map (PDF); paper, key (DOCX)
         with bank.transaction() as s:
             keyring.add_version(s, bank.keyring(s), "items")
         with bank.transaction() as s:

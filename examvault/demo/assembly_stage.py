@@ -122,7 +122,7 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
     rendered = []
     for p in [*papers, *papers2]:
         rendered += render_paper(custodian, p["id"], directory / "papers")["files"]
-    console.print(f"{step}. rendered the four approved papers and their marking keys (PDF + DOCX) into {directory / 'papers'}: "
+    console.print(f"{step}. rendered the four approved papers, answer sheets (+ bubble maps) and marking keys (PDF + DOCX) into {directory / 'papers'}: "
                   f"{len(rendered)} files, e.g. {Path(rendered[0]['file']).name}")  # fmt: skip
     step += 1
 

@@ -1,1 +1,1 @@
-"""Rendering papers (PDF now; DOCX and answer sheets to follow) and, later, sealed packages."""
+"""Rendering papers, answer sheets and marking keys (PDF, DOCX); later, sealed packages."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,18 @@ def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...
     with bank.transaction() as session:
         bank.actor(session, "paper.render")
         doc = build_document(bank, session, paper_by_ref(session, ref), serial=serial)
+    from examvault.export.answer_sheet import render_answer_sheet
+
     renderers = {"pdf": (render_paper_pdf, render_key_pdf), "docx": (render_paper_docx, render_key_docx)}
     files: dict[str, bytes] = {}
     for fmt in formats:
         paper_renderer, key_renderer = renderers[fmt]
         files[f"{doc.code}_试卷.{fmt}"] = paper_renderer(doc)
         files[f"{doc.code}_标准答案及评分标准.{fmt}"] = key_renderer(doc)
+        if fmt == "pdf":  # the answer sheet is for printing only, with its bubble map beside it
+            sheet, layout = render_answer_sheet(doc)
+            files[f"{doc.code}_答题卡.pdf"] = sheet
+            files[f"{doc.code}_答题卡.json"] = json.dumps(layout, ensure_ascii=False, indent=1).encode()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in files.items():

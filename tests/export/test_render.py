@@ -172,3 +172,33 @@ def test_docx_reopens_with_every_item_and_the_key(bank_with_papers: Callable[...
     key = Document(str(files[f"{paper['code']}_标准答案及评分标准.docx"]))
     cells = [c.text for t in key.tables for row in t.rows for c in row.cells]
     assert [i["answer"] for i in shown["items"]] == [c for c in cells if c and not c.isdigit()]
+
+
+def test_answer_sheet_and_its_bubble_map(bank_with_papers: Callable[..., Bank], tmp_path: Path) -> None:
+    import json
+
+    cust = bank_with_papers("cust")
+    paper = assemble(cust, str(_blueprint(tmp_path)), seed=10)[0]
+    result = render_paper(cust, paper["id"], tmp_path / "out", formats=("pdf",))
+    files = {Path(f["file"]).name: Path(f["file"]) for f in result["files"]}
+    sheet, layout_file = files[f"{paper['code']}_答题卡.pdf"], files[f"{paper['code']}_答题卡.json"]
+    assert "答题卡" in _squash(_text(sheet)) and "准考证号" in _text(sheet)
+    layout = json.loads(layout_file.read_text("utf-8"))
+    assert len(layout["pages"]) == len(PdfReader(sheet).pages)
+    width, height = layout["pages"][0]["size"]
+    assert len(layout["pages"][0]["ticket"]) == 14 * 10
+    items = [i for page in layout["pages"] for i in page["items"]]
+    shown = show_paper(cust, paper["id"])["items"]
+    assert [i["position"] for i in items] == [i["position"] for i in shown]  # every objective item, in order
+    for item, entry in zip(items, shown, strict=True):
+        expected = ["√", "×"] if entry["type"] == "判断" else list("ABCDE"[: 5 if entry["type"] == "多选" else 4])
+        assert [b["choice"] for b in item["bubbles"]] == expected
+    for page in layout["pages"]:
+        assert len(page["fiducials"]) == 4
+        marks = [b for i in page["items"] for b in i["bubbles"]] + page["ticket"]
+        for b in marks:
+            assert b["r"] < b["x"] < width - b["r"] and b["r"] < b["y"] < height - b["r"]
+            for f in page["fiducials"]:  # no bubble sits on a fiducial
+                assert not (f["x"] - b["r"] < b["x"] < f["x"] + f["size"] + b["r"] and f["y"] - b["r"] < b["y"] < f["y"] + f["size"] + b["r"])
+        centres = [(round(b["x"]), round(b["y"])) for b in marks]
+        assert len(centres) == len(set(centres))  # no two bubbles in one place

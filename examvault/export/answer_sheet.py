@@ -19,6 +19,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 
 from examvault.export.document import PaperDocument
 from examvault.export.fonts import register_fonts
+from examvault.export.paper_pdf import HEADING_LABELS
 from examvault.itembank import domain
 
 PAGE_W, PAGE_H = A4
@@ -26,7 +27,7 @@ MARGIN = 15 * mm
 FIDUCIAL = 6 * mm
 BUBBLE_R = 2.1 * mm
 TICKET_DIGITS = 14
-LABELS = ("职业技能等级认定理论知识考试答题卡试卷编号姓名单位准考证号填涂说明用2B铅笔将对应选项涂满涂黑修改时用橡皮擦干净"
+LABELS = ("　填空题、主观题请在试卷上作答。职业技能等级认定理论知识考试答题卡试卷编号姓名单位准考证号填涂说明用2B铅笔将对应选项涂满涂黑修改时用橡皮擦干净"
           "正确填涂错误主观题请在试卷上作答判断题单项选择题多项选择题一二三四五六七八九十、（）：√×第页共卷"
           + "".join(chr(c) for c in range(0x20, 0x7F)))  # fmt: skip
 COLUMNS = 4  # item blocks across the page
@@ -40,7 +41,7 @@ def _choices(item_type: str, options: int) -> list[str]:
 
 def render_answer_sheet(doc: PaperDocument) -> tuple[bytes, dict[str, Any]]:
     """The sheet as PDF bytes, and its layout (page size, fiducials, ticket grid, item bubbles)."""
-    fonts = register_fonts(doc.all_text() + LABELS)
+    fonts = register_fonts(doc.all_text() + LABELS, doc.heading_text() + HEADING_LABELS + "第题～")
     out = io.BytesIO()
     c = rl_canvas.Canvas(out, pagesize=A4, invariant=True, initialFontName=fonts.body)
     c.setTitle(f"{doc.title} {doc.form_label} 答题卡")

@@ -89,6 +89,9 @@ class PaperDocument:
     def form_label(self) -> str:
         return f"{self.form}卷"
 
+    def heading_text(self) -> str:
+        return "".join([self.title, self.form_label, self.serial, *(s.heading for s in self.sections), *(s.title for s in self.sections)])
+
     def all_text(self) -> str:
         parts = [self.occupation, self.code, self.serial, self.institution, self.title]
         for s in self.sections:

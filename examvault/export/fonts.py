@@ -50,11 +50,22 @@ def font_paths() -> tuple[Path, Path]:
     return body, heading
 
 
-def register_fonts(text: str) -> FontPair:
-    """Register subsets of the body and heading fonts that cover `text`; return their names."""
+def register_fonts(text: str, heading_text: str) -> FontPair:
+    """Register subsets covering `text` (body font) and `heading_text` (heading font); return their names.
+
+    Headings print far fewer characters than the items, and subsetting a CJK font costs
+    time per glyph, so each font gets only what it prints.
+    """
     body, heading = font_paths()
-    chars = "".join(sorted(set(text) - _WHITESPACE))
-    return FontPair(_register(str(body), chars), _register(str(heading), chars))
+
+    def chars(s: str) -> str:
+        return "".join(sorted(set(s) - _WHITESPACE))
+
+    if heading == body:
+        both = chars(text + heading_text)
+        name = _register(str(body), both)
+        return FontPair(name, name)
+    return FontPair(_register(str(body), chars(text)), _register(str(heading), chars(heading_text)))
 
 
 @lru_cache(maxsize=32)

@@ -57,6 +57,8 @@ LABELS = ("职业技能等级认定注意事项题号总分统分人得分评分
           + "".join(NOTICE) + SEAL_FIELDS + SEAL_INNER + DRAFT_MARK + "密封线一二三四五六七八九十"
           + "".join(chr(c) for c in range(0x20, 0x7F)))  # fmt: skip
 ANSWER_SPACE_PER_POINT = 6 * mm
+# What the heading font prints besides titles and section headings.
+HEADING_LABELS = ("职业技能等级认定注意事项标准答案及评分标准答题卡每题满分共第（）、，。：～　" + DRAFT_MARK + "".join(chr(c) for c in range(0x20, 0x7F)))
 
 
 class _Styles:
@@ -250,7 +252,7 @@ def _section_flowables(section: DocSection, style: _Styles) -> list[Any]:
 
 
 def _build(doc: PaperDocument, story_for: Callable[[_Styles], list[Any]], *, with_seal: bool, title: str) -> bytes:
-    fonts = register_fonts(doc.all_text() + LABELS)
+    fonts = register_fonts(doc.all_text() + LABELS, doc.heading_text() + HEADING_LABELS)
     style = _Styles(fonts)
     buffer = io.BytesIO()
     template = SimpleDocTemplate(

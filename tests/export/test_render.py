@@ -30,7 +30,9 @@ def bank_with_papers(make_bank: Callable[..., Bank], tmp_path: Path) -> Callable
 
 
 def _text(pdf: Path) -> str:
-    return "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "\x00" not in text, f"{pdf.name} prints a character its font subset lacks"
+    return text
 
 
 def _squash(text: str) -> str:
@@ -85,23 +87,23 @@ def test_fonts_are_embedded_and_output_is_stable(bank_with_papers: Callable[...,
 
 
 def test_approved_paper_has_no_draft_mark_and_the_key_matches_paper_show(bank_with_papers: Callable[..., Bank], tmp_path: Path) -> None:
-    paper = assemble(bank_with_papers("cust"), str(_blueprint(tmp_path)), seed=5)[0]
-    approve_paper(bank_with_papers("appr"), paper["id"])
-    approve_paper(bank_with_papers("appr2"), paper["id"])
-    pdf, key = _render(bank_with_papers("cust"), paper["id"], tmp_path / "out")
-    assert "DRAFT" not in _text(pdf)
-    key_text = _squash(_text(key))
-    items = show_paper(bank_with_papers("cust"), paper["id"])["items"]
-    # Each section's grid lists ten numbers, then their ten answers; read them back in that order.
-    expected = ""
-    for section in dict.fromkeys(i["section"] for i in items):
-        mine = [i for i in items if i["section"] == section]
-        for k in range(0, len(mine), 10):
-            chunk = mine[k : k + 10]
-            expected += "".join(str(i["position"]) for i in chunk) + "".join(i["answer"] for i in chunk)
-    grids = key_text.replace("一、判断题（每题1分，满分10分）", "").replace("二、单项选择题（每题1分，满分25分）", "")
-    grids = grids.replace("三、多项选择题（每题2分，满分10分）", "")
-    assert expected in grids
+    for paper in assemble(bank_with_papers("cust"), str(_blueprint(tmp_path)), seed=5):  # every form
+        approve_paper(bank_with_papers("appr"), paper["id"])
+        approve_paper(bank_with_papers("appr2"), paper["id"])
+        pdf, key = _render(bank_with_papers("cust"), paper["id"], tmp_path / paper["form"])
+        assert "DRAFT" not in _text(pdf)
+        key_text = _squash(_text(key))
+        items = show_paper(bank_with_papers("cust"), paper["id"])["items"]
+        # Each section's grid lists ten numbers, then their ten answers; read them back in that order.
+        expected = ""
+        for section in dict.fromkeys(i["section"] for i in items):
+            mine = [i for i in items if i["section"] == section]
+            for k in range(0, len(mine), 10):
+                chunk = mine[k : k + 10]
+                expected += "".join(str(i["position"]) for i in chunk) + "".join(i["answer"] for i in chunk)
+        for heading in ("一、判断题（每题1分，满分10分）", "二、单项选择题（每题1分，满分25分）", "三、多项选择题（每题2分，满分10分）"):
+            key_text = key_text.replace(heading, "")
+        assert expected in key_text, f"form {paper['form']}"
 
 
 def test_first_pages_render_to_a_non_blank_png(bank_with_papers: Callable[..., Bank], tmp_path: Path) -> None:

@@ -57,7 +57,8 @@ def build_document(bank: Bank, session: Any, paper: Paper, *, serial: str = "") 
 
 
 def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...] = FORMATS, serial: str = "") -> dict[str, Any]:
-    """Write the paper and its marking key; a paper not yet approved is watermarked 样卷 / DRAFT."""
+    """Write the paper, answer sheet and marking key; a paper not yet approved is marked 样卷 / DRAFT."""
+    from examvault.export.answer_sheet import render_answer_sheet
     from examvault.export.paper_docx import render_key_docx, render_paper_docx
     from examvault.export.paper_pdf import render_key_pdf, render_paper_pdf
 
@@ -66,14 +67,12 @@ def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...
         raise ValidationError(f"--format {','.join(unknown or formats)!r}: formats are {', '.join(FORMATS)}")
     # On record before anything is decrypted, so even a failed render leaves a trace.
     with bank.transaction(write=True) as session:
+        user = bank.actor(session, "paper.render")  # before the paper is looked up: no hints to other roles
         code = paper_by_ref(session, ref).code
-        audit(session, bank.actor(session, "paper.render"), "paper.render", "paper", code, formats=list(formats),
-              out_dir=str(out_dir), serial=serial)  # fmt: skip
+        audit(session, user, "paper.render", "paper", code, formats=list(formats), out_dir=str(out_dir), serial=serial)
     with bank.transaction() as session:
         bank.actor(session, "paper.render")
         doc = build_document(bank, session, paper_by_ref(session, ref), serial=serial)
-    from examvault.export.answer_sheet import render_answer_sheet
-
     renderers = {"pdf": (render_paper_pdf, render_key_pdf), "docx": (render_paper_docx, render_key_docx)}
     files: dict[str, bytes] = {}
     for fmt in formats:

@@ -32,7 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
 import yaml  # noqa: E402
-from bench_itembank import CHARS, HEADERS, OCC, PASS  # noqa: E402
+from bench_itembank import CHARS, HEADERS, OCC, PASS, typed_fields  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 
 from examvault.accounts.service import add_user  # noqa: E402
@@ -81,16 +81,7 @@ def item_rows(n: int, points: list[str], weights: dict[str, float], rng: random.
         row = {h: "" for h in HEADERS} | {"职业代码": OCC, "等级": "3", "鉴定点代码": point, "难度": str(diff), "来源": "国家题",
                                            "出题人": "王建国", "审核人": "赵明" if reviewed else "", "解析": "依据相关标准。",
                                            "互斥组": f"E{i // 2}" if i % 20 < 2 else ""}  # fmt: skip
-        kind = rng.random()
-        if kind < 0.3:
-            row |= {"题型": "判断", "题干": stem + "。", "答案": rng.choice("√×"), "分值": "0.5"}
-        elif kind < 0.88:
-            opts = {f"选项{c}": "".join(rng.choice(CHARS) for _ in range(6)) for c in "ABCD"}
-            row |= {"题型": "单选", "题干": stem + "（　）。", **opts, "答案": rng.choice("ABCD"), "分值": "0.5"}
-        else:
-            opts = {f"选项{c}": "".join(rng.choice(CHARS) for _ in range(6)) for c in "ABCDE"}
-            row |= {"题型": "多选", "题干": stem + "（　）。", **opts, "答案": "".join(sorted(rng.sample("ABCDE", 3))), "分值": "1"}
-        out.append(row)
+        out.append(row | typed_fields(rng, stem, rng.random(), 0.3, 0.88))
     return out
 
 
@@ -151,9 +142,9 @@ def main() -> None:
     pool_size = excluded = 0
     for run in range(args.runs):
         with cust.transaction() as s:  # the baseline: reading the eligible pool alone
-            occupation, outline = bank_context(s, bp)
+            context = bank_context(s, bp)
             t = time.perf_counter()
-            pool = build_pool(s, bp, occupation, outline, utcnow())
+            pool = build_pool(s, bp, context, utcnow())
             loads.append(time.perf_counter() - t)
             pool_size, excluded = len(pool.items), sum(pool.excluded.values())
         t = time.perf_counter()

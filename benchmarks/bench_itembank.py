@@ -66,16 +66,19 @@ def synthetic_items(n: int, seed: int = 7) -> list[dict[str, str]]:
         kind = rng.random()
         row = {h: "" for h in HEADERS} | {"职业代码": OCC, "等级": str(lvl), "鉴定点代码": point, "难度": str(rng.randint(1, 5)),
                                            "来源": "国家题", "出题人": "王建国", "审核人": "赵明", "解析": "依据相关标准。"}  # fmt: skip
-        if kind < 0.25:
-            row |= {"题型": "判断", "题干": stem + "。", "答案": rng.choice("√×"), "分值": "0.5"}
-        elif kind < 0.85:
-            opts = {f"选项{c}": "".join(rng.choice(CHARS) for _ in range(6)) for c in "ABCD"}
-            row |= {"题型": "单选", "题干": stem + "（　）。", **opts, "答案": rng.choice("ABCD"), "分值": "0.5"}
-        else:
-            opts = {f"选项{c}": "".join(rng.choice(CHARS) for _ in range(6)) for c in "ABCDE"}
-            row |= {"题型": "多选", "题干": stem + "（　）。", **opts, "答案": "".join(sorted(rng.sample("ABCDE", 3))), "分值": "1"}
-        out.append(row)
+        out.append(row | typed_fields(rng, stem, kind, 0.25, 0.85))
     return out
+
+
+def typed_fields(rng: random.Random, stem: str, kind: float, judge_below: float, single_below: float) -> dict[str, str]:
+    """Type, stem, options, answer and points: 判断 below the first share, 单选 below the second, else 多选."""
+    if kind < judge_below:
+        return {"题型": "判断", "题干": stem + "。", "答案": rng.choice("√×"), "分值": "0.5"}
+    if kind < single_below:
+        opts = {f"选项{c}": "".join(rng.choice(CHARS) for _ in range(6)) for c in "ABCD"}
+        return {"题型": "单选", "题干": stem + "（　）。", **opts, "答案": rng.choice("ABCD"), "分值": "0.5"}
+    opts = {f"选项{c}": "".join(rng.choice(CHARS) for _ in range(6)) for c in "ABCDE"}
+    return {"题型": "多选", "题干": stem + "（　）。", **opts, "答案": "".join(sorted(rng.sample("ABCDE", 3))), "分值": "1"}
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> None:

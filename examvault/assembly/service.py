@@ -38,7 +38,7 @@ from examvault.crypto.records import open_fields
 from examvault.db import utcnow
 from examvault.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from examvault.itembank import domain
-from examvault.itembank.content import unpack
+from examvault.itembank.content import ItemContent, unpack
 from examvault.itembank.models import (
     ITEM_CONTENT,
     Item,
@@ -97,7 +97,15 @@ def _occupation_and_outline(session: Session, bp: Blueprint) -> tuple[Occupation
 class _OutlineView:
     ranges: list[RangeWeight]
     points: dict[int, tuple[str, tuple[str, ...], str | None]]  # point id → (code, ranges top→leaf, importance)
-    point_codes: dict[str, int]
+
+
+@dataclass(frozen=True)
+class BankContext:
+    """What a blueprint names in the bank, read once per transaction."""
+
+    occupation: Occupation
+    outline: Outline
+    view: _OutlineView
 
 
 def _outline_view(session: Session, outline: Outline) -> _OutlineView:
@@ -119,7 +127,7 @@ def _outline_view(session: Session, outline: Outline) -> _OutlineView:
             points[n.id] = (n.code, path(n), n.importance)
         elif n.weight is not None:
             ranges.append(RangeWeight(n.code, n.name, len(path(n)) + 1, float(n.weight)))
-    return _OutlineView(ranges, points, {code: pid for pid, (code, _r, _i) in points.items()})
+    return _OutlineView(ranges, points)
 
 
 def _check_against_bank(session: Session, bp: Blueprint, view: _OutlineView) -> None:
@@ -184,17 +192,17 @@ def _stored(session: Session, ref: str, version: int | None = None) -> Blueprint
     return row
 
 
-def bank_context(session: Session, bp: Blueprint) -> tuple[Occupation, Outline]:
+def bank_context(session: Session, bp: Blueprint) -> BankContext:
     """The occupation and outline a blueprint names, after checking its references against them."""
     occupation, outline = _occupation_and_outline(session, bp)
-    _check_against_bank(session, bp, _outline_view(session, outline))
-    return occupation, outline
+    context = BankContext(occupation, outline, _outline_view(session, outline))
+    _check_against_bank(session, bp, context.view)
+    return context
 
 
 def _import_file(session: Session, user: User, path: Path) -> tuple[BlueprintRow, Blueprint, bool]:
     bp = load_blueprint(path)
-    occupation, _outline = bank_context(session, bp)
-    row, created = _store(session, user, bp, occupation)
+    row, created = _store(session, user, bp, bank_context(session, bp).occupation)
     return row, bp, created
 
 
@@ -244,13 +252,13 @@ def show_blueprint(bank: Bank, ref: str, *, version: int | None = None) -> dict[
 # ---------------------------------------------------------------- the pool
 
 
-def build_pool(session: Session, bp: Blueprint, occupation: Occupation, outline: Outline, now: datetime) -> Pool:
+def build_pool(session: Session, bp: Blueprint, context: BankContext, now: datetime) -> Pool:
     """Active items of the occupation and level, less what exposure rules out, as metadata."""
-    view = _outline_view(session, outline)
+    view = context.view
     cols = (Item.id, Item.code, Item.current_version, Item.type, Item.points, Item.difficulty, Item.p_value,
             Item.discrimination, Item.point_id, Item.enemy_group, Item.parent_id, Item.source, Item.usage_count,
             Item.last_used_at, Item.status)  # fmt: skip
-    mine = (Item.occupation_id == occupation.id, Item.level == bp.level)
+    mine = (Item.occupation_id == context.occupation.id, Item.level == bp.level)
     rows = session.execute(select(*cols).where(*mine, Item.status == ELIGIBLE_STATUS)).all()
     codes = {r.id: r.code for r in rows}
     # Children not (yet) active break their set; drafts elsewhere in the bank are not read at all.
@@ -326,9 +334,9 @@ def check_blueprint(bank: Bank, ref: str, *, time_limit: float = 20.0) -> dict[s
     with bank.transaction() as session:
         user = bank.actor(session, "blueprint.read")
         row, bp = _resolve(session, user, ref, store=False)
-        occupation, outline = bank_context(session, bp)
-        pool = build_pool(session, bp, occupation, outline, utcnow())
-        weak = _weak_points(session, occupation, outline, bp)
+        context = bank_context(session, bp)
+        pool = build_pool(session, bp, context, utcnow())
+        weak = _weak_points(session, context, bp)
     problem, skipped = _problem(bp, pool)  # the solver runs outside the transaction
     report: dict[str, Any] = {
         "blueprint": bp.code, "version": row.version if row else None, "eligible_items": len(pool.items),
@@ -370,12 +378,12 @@ def _coverage(bp: Blueprint, problem: model.Problem) -> list[dict[str, Any]]:
     ]
 
 
-def _weak_points(session: Session, occupation: Occupation, outline: Outline, bp: Blueprint) -> list[dict[str, Any]]:
-    view = _outline_view(session, outline)
+def _weak_points(session: Session, context: BankContext, bp: Blueprint) -> list[dict[str, Any]]:
+    view = context.view
     counts = dict(
         session.execute(
             select(Item.point_id, func.count()).where(
-                Item.occupation_id == occupation.id, Item.level == bp.level, Item.status == ELIGIBLE_STATUS,
+                Item.occupation_id == context.occupation.id, Item.level == bp.level, Item.status == ELIGIBLE_STATUS,
                 Item.type != domain.SET_TYPE,
             ).group_by(Item.point_id)
         ).all()
@@ -439,12 +447,13 @@ def _layout_digest(layouts: dict[str, list[Entry]]) -> str:
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
-def _derive(bp: Blueprint, pool: Pool, seed: int, time_limit: float | None, gap: float | None) -> tuple[model.Solution, dict[str, list[Entry]], model.Problem]:
-    problem, skipped = _problem(bp, pool)
-    _check_fixed(bp, problem, skipped, pool)
+def _derive(problem: model.Problem, skipped: dict[str, str], seed: int, time_limit: float | None,
+            gap: float | None) -> tuple[model.Solution, dict[str, list[Entry]]]:  # fmt: skip
+    bp = problem.bp
+    _check_fixed(bp, problem, skipped, problem.pool)
     solution = model.solve(problem, seed, time_limit=time_limit, gap=gap)
     layouts = {form: lay_out(bp, problem.units, solution.forms[f], seed, f) for f, form in enumerate(bp.forms)}
-    return solution, layouts, problem
+    return solution, layouts
 
 
 def _solver_inputs(seed: int | None, time_limit: float | None, gap: float | None) -> tuple[int, float | None, float | None]:
@@ -487,15 +496,15 @@ def assemble(
         user = bank.actor(session, "paper.assemble")
         _row, bp = _resolve(session, user, ref, store=False)
         bp = _for_forms(bp, forms)
-        occupation, outline = bank_context(session, bp)
+        context = bank_context(session, bp)
         now = utcnow()
-        pool = build_pool(session, bp, occupation, outline, now)
+        pool = build_pool(session, bp, context, now)
     limit = time_limit if time_limit is not None else bp.time_limit
     used_gap = gap if gap is not None else bp.gap
+    problem, skipped = _problem(bp, pool)
     try:
-        solution, layouts, _problem_ = _derive(bp, pool, seed, limit, used_gap)
+        solution, layouts = _derive(problem, skipped, seed, limit, used_gap)
     except model.NoSolution as exc:
-        problem, _skipped = _problem(bp, pool)
         if exc.status == "time limit":
             raise ValidationError(
                 f"blueprint {bp.code}: the solver found no paper within {limit:g} s; nothing was stored. "
@@ -507,8 +516,7 @@ def assemble(
         user = bank.actor(session, "paper.assemble")
         row, stored = _resolve(session, user, ref, store=True)
         assert row is not None
-        occupation, outline = bank_context(session, bp)
-        again = build_pool(session, bp, occupation, outline, now)
+        again = build_pool(session, bp, bank_context(session, bp), now)
         if _for_forms(stored, forms).digest() != bp.digest() or again.ranges != pool.ranges or set(again.items) != set(pool.items):
             raise ConflictError(
                 f"blueprint {bp.code}: the bank changed while the solver ran (a paper was approved, or an item or the "
@@ -561,9 +569,10 @@ def _paper_summary(p: Paper) -> dict[str, Any]:
 
 
 def _paper(session: Session, ref: str, *, lock: bool = False) -> Paper:
-    q = select(Paper).where(Paper.code == ref)
-    with contextlib.suppress(ValueError):
-        q = select(Paper).where((Paper.code == ref) | (Paper.id == uuid.UUID(ref)))
+    match = Paper.code == ref
+    with contextlib.suppress(ValueError):  # an id works as well as a code
+        match = match | (Paper.id == uuid.UUID(ref))
+    q = select(Paper).where(match)
     if lock:
         q = q.with_for_update(of=Paper.__table__)
     paper = session.scalars(q).unique().first()
@@ -601,7 +610,6 @@ def show_paper(bank: Bank, ref: str) -> dict[str, Any]:
         with_key = allowed(user.roles, "paper.key")
         ids = {e.item_id for e in paper.entries if e.item_id}
         codes = dict(session.execute(select(Item.id, Item.code).where(Item.id.in_(ids))).all()) if ids else {}
-        parents = dict(session.execute(select(Item.id, Item.parent_id).where(Item.id.in_(ids))).all()) if ids else {}
         answers = _form_key(bank, session, paper) if with_key else {}
         items = []
         for e in paper.entries:
@@ -611,7 +619,7 @@ def show_paper(bank: Bank, ref: str) -> dict[str, Any]:
                 "type": e.type, "points": float(e.points), "point_code": e.point_code,
                 "range_codes": e.range_codes.split("/") if e.range_codes else [], "importance": e.importance,
                 "difficulty": e.difficulty, "expert_slot": e.expert_slot,
-                "parent": codes.get(parents.get(e.item_id)) if e.item_id and parents.get(e.item_id) else None,
+                "parent": codes.get(e.parent_item_id) if e.parent_item_id and e.parent_item_id != e.item_id else None,
             }  # fmt: skip
             if with_key:
                 entry["answer"] = answers.get(e.position)
@@ -629,29 +637,33 @@ def show_paper(bank: Bank, ref: str) -> dict[str, Any]:
     return shown
 
 
-def _form_key(bank: Bank, session: Session, paper: Paper) -> dict[int, Any]:
-    """Position → the answer as it reads on this form (choice letters mapped through the shuffle)."""
-    wanted = [(e.item_id, e.version) for e in paper.entries if e.item_id and e.type != domain.SET_TYPE]
-    if not wanted:
+def opened_entries(bank: Bank, session: Session, paper: Paper, fields: tuple[str, ...] | None = None) -> dict[int, ItemContent]:
+    """Position → the decrypted content of the item version placed there (one query for the paper)."""
+    pinned = {(e.item_id, e.version): e.position for e in paper.entries if e.item_id}
+    if not pinned:
         return {}
     v = ItemVersion.__table__
-    rows = {}
-    for item_id, version in wanted:
-        row = session.execute(select(v).where(v.c.item_id == item_id, v.c.version == version)).mappings().one()
-        rows[(item_id, version)] = row
     keyring = bank.keyring(session)
-    out: dict[int, Any] = {}
-    for e in paper.entries:
-        if not e.item_id or e.type == domain.SET_TYPE:
-            continue
-        content = unpack(open_fields(keyring, ITEM_CONTENT, rows[(e.item_id, e.version)], ("options", "answer", "analysis")))
-        if e.type in domain.CHOICE_TYPES:
-            out[e.position] = form_answer(content.answer, permutation(e.option_seed, len(content.options)))
-        elif e.type in domain.SUBJECTIVE_TYPES:
-            out[e.position] = content.answer or content.analysis
-        else:
-            out[e.position] = content.answer
+    out = {}
+    for row in session.execute(select(v).where(v.c.item_id.in_({i for i, _v in pinned}))).mappings():
+        position = pinned.get((row["item_id"], row["version"]))
+        if position is not None:
+            out[position] = unpack(open_fields(keyring, ITEM_CONTENT, row, fields))
     return out
+
+
+def form_answer_of(entry: PaperItem, content: ItemContent) -> str:
+    """The answer as it reads on this form: choice letters mapped through the form's shuffle."""
+    if entry.type in domain.CHOICE_TYPES:
+        return form_answer(content.answer, permutation(entry.option_seed, len(content.options)))
+    if entry.type in domain.SUBJECTIVE_TYPES:
+        return content.answer or content.analysis
+    return content.answer
+
+
+def _form_key(bank: Bank, session: Session, paper: Paper) -> dict[int, Any]:
+    opened = opened_entries(bank, session, paper, ("options", "answer", "analysis"))
+    return {e.position: form_answer_of(e, opened[e.position]) for e in paper.entries if e.item_id and e.type != domain.SET_TYPE}
 
 
 # ---------------------------------------------------------------- expert slots and approval
@@ -692,9 +704,9 @@ def fill_expert_slot(bank: Bank, ref: str, position: int, item_code: str) -> dic
             problems.append(f"an item of its enemy group {item.enemy_group} (互斥组) is already on this paper")
         if problems:
             raise ValidationError(f"item {item_code} cannot fill slot {position} of paper {paper.code}: " + "; ".join(problems))
-        outline_points = _outline_points(session, item.point_id)
+        point = bank_context(session, bp).view.points.get(item.point_id) if item.point_id else None
         entry.item_id, entry.version = item.id, item.current_version
-        entry.point_code, entry.range_codes, entry.importance = outline_points
+        entry.point_code, entry.range_codes, entry.importance = (point[0], "/".join(point[1]), point[2]) if point else (None, "", None)
         entry.difficulty = item.difficulty
         # An approval covers the paper as it was: changing a slot withdraws every approval given so far.
         withdrawn = [a.approver for a in paper.approvals]
@@ -702,21 +714,6 @@ def fill_expert_slot(bank: Bank, ref: str, position: int, item_code: str) -> dic
         audit(session, user, "paper.expert_slot", "paper", paper.code, position=position, item=item.code,
               version=item.current_version, approvals_withdrawn=withdrawn)  # fmt: skip
         return _paper_summary(paper) | {"position": position, "item": item.code, "item_status": item.status, "approvals_withdrawn": withdrawn}
-
-
-def _outline_points(session: Session, point_id: int | None) -> tuple[str | None, str, str | None]:
-    if point_id is None:
-        return None, "", None
-    node = session.get(OutlineNode, point_id)
-    assert node is not None
-    path = []
-    parent_id = node.parent_id
-    while parent_id is not None:
-        parent = session.get(OutlineNode, parent_id)
-        assert parent is not None
-        path.append(parent.code)
-        parent_id = parent.parent_id
-    return node.code, "/".join(reversed(path)), node.importance
 
 
 def approve_paper(bank: Bank, ref: str) -> dict[str, Any]:
@@ -841,7 +838,7 @@ def verify_derivation(bank: Bank, ref: str) -> dict[str, Any]:
     derived, mine = "not derived: the snapshot is damaged", []
     if pool is not None:
         try:
-            _solution, layouts, _p = _derive(bp, pool, seed, limit, gap)
+            _solution, layouts = _derive(*_problem(bp, pool), seed, limit, gap)
             derived, mine = _layout_digest(layouts), layouts[facts["form"]]
         except (model.NoSolution, ValidationError) as exc:
             derived = f"no solution: {exc}"

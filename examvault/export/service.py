@@ -10,16 +10,14 @@ from typing import Any
 from sqlalchemy import select
 
 from examvault.accounts.service import audit
-from examvault.assembly.forms import form_answer, permutation
+from examvault.assembly.forms import permutation
 from examvault.assembly.models import Paper
-from examvault.assembly.service import blueprint_of, paper_by_ref
+from examvault.assembly.service import blueprint_of, form_answer_of, opened_entries, paper_by_ref
 from examvault.bank import Bank
-from examvault.crypto.records import open_fields
 from examvault.errors import ValidationError
 from examvault.export.document import DocItem, DocSection, Image, PaperDocument
 from examvault.itembank import domain
-from examvault.itembank.content import unpack
-from examvault.itembank.models import ITEM_CONTENT, Item, ItemVersion, Occupation
+from examvault.itembank.models import Item, Occupation
 
 FORMATS = ("pdf", "docx")
 
@@ -29,25 +27,23 @@ def build_document(bank: Bank, session: Any, paper: Paper, *, serial: str = "") 
     occupation = session.scalars(select(Occupation).where(Occupation.id == paper.blueprint.occupation_id)).one()
     ids = [e.item_id for e in paper.entries if e.item_id]
     codes = dict(session.execute(select(Item.id, Item.code).where(Item.id.in_(ids))).all()) if ids else {}
-    v = ItemVersion.__table__
-    keyring = bank.keyring(session)
     sections = [DocSection(s.title, s.type, s.instructions, float(s.total), float(s.points) if s.points is not None else None, [])
                 for s in bp.sections]  # fmt: skip
+    open_slots = [e.position for e in paper.entries if e.item_id is None]
+    if open_slots:
+        raise ValidationError(f"paper {paper.code}: expert slot {open_slots[0]} is still open; fill it before rendering")
+    opened = opened_entries(bank, session, paper)
     number = 0
     for e in paper.entries:
-        if e.item_id is None:
-            raise ValidationError(f"paper {paper.code}: expert slot {e.position} is still open; fill it before rendering")
-        row = session.execute(select(v).where(v.c.item_id == e.item_id, v.c.version == e.version)).mappings().one()
-        content = unpack(open_fields(keyring, ITEM_CONTENT, row))
+        content = opened[e.position]
         perm = permutation(e.option_seed, len(content.options))
         is_stem = e.type == domain.SET_TYPE
         if not is_stem:
             number += 1
-        answer = form_answer(content.answer, perm) if e.type in domain.CHOICE_TYPES else content.answer
         sections[e.section].items.append(DocItem(
             number=None if is_stem else number, position=e.position, type=e.type, points=float(e.points),
-            stem=content.stem, options=[content.options[k] for k in perm], answer=answer, analysis=content.analysis,
-            images=[Image(m.name, m.mime, m.data) for m in content.media], code=codes.get(e.item_id, ""),
+            stem=content.stem, options=[content.options[k] for k in perm], answer=content.answer if is_stem or e.type in domain.SUBJECTIVE_TYPES else form_answer_of(e, content),
+            analysis=content.analysis, images=[Image(m.name, m.mime, m.data) for m in content.media], code=codes.get(e.item_id, ""),
         ))  # fmt: skip
     return PaperDocument(
         occupation=occupation.name, occupation_code=occupation.code, level=bp.level, form=paper.form, code=paper.code,

@@ -59,6 +59,23 @@ def _items(level: int, counts: dict[str, int], *, start: int = 0) -> list[dict[s
     return rows
 
 
+def _level_two(make_bank: Callable[..., Bank], tmp_path: Path, counts: dict[str, int], start: int) -> Bank:
+    """The level-2 outline and active items, and a second approver; returns the custodian's handle."""
+    from examvault.itembank.outlines import import_outline
+
+    with make_bank("admin").transaction() as s:
+        add_user(s, "appr2", ["approver"], "吴敏")
+    cust = make_bank("cust")
+    import_outline(cust, write_json(tmp_path / "o2.json", outline_rows(2)))
+    import_items(cust, write_json(tmp_path / "l2.json", _items(2, counts, start=start)), activate=True)
+    return cust
+
+
+def _expert_row(n: int, **over: str) -> dict[str, str]:
+    """A 10-point 论述 written for one paper (专家命题)."""
+    return _items(2, {"论述": 1}, start=n)[0] | {"来源": "专家命题", "分值": "10", "解析": "要点1（5分）：原理；要点2（5分）：措施。"} | over
+
+
 @pytest.fixture
 def stocked(make_bank: Callable[..., Bank], tmp_path: Path) -> Callable[..., Bank]:
     with make_bank("admin").transaction() as s:
@@ -298,15 +315,8 @@ def test_verify_derivation_and_tampered_snapshot(stocked: Callable[..., Bank], t
 
 
 def test_level_two_paper_with_expert_slot(make_bank: Callable[..., Bank], tmp_path: Path) -> None:
-    from examvault.itembank.outlines import import_outline
-
-    with make_bank("admin").transaction() as s:
-        add_user(s, "appr2", ["approver"], "吴敏")
-    cust = make_bank("cust")
-    import_outline(cust, write_json(tmp_path / "o2.json", outline_rows(2)))
-    import_items(cust, write_json(tmp_path / "l2.json", _items(2, {"判断": 12, "单选": 14, "简答": 6}, start=500)), activate=True)
-    expert = _items(2, {"论述": 1}, start=900)[0] | {"来源": "专家命题", "审核人": "", "分值": "10",
-                                                      "解析": "要点1（5分）：原理；要点2（5分）：措施。"}  # fmt: skip
+    cust = _level_two(make_bank, tmp_path, {"判断": 12, "单选": 14, "简答": 6}, 500)
+    expert = _expert_row(900, 审核人="")
     code = import_items(make_bank("author1"), write_json(tmp_path / "expert.json", [expert])).codes[0]
     path = _blueprint(tmp_path, id="6-31-01-03/2/theory/T2", level=2, total_points=35, forms=["A"],
                       sections=[{"type": "判断", "count": 5, "points": 1}, {"type": "单选", "count": 10, "points": 1},
@@ -360,16 +370,10 @@ def test_paper_lifecycle_moves_only_along_its_edges(stocked: Callable[..., Bank]
 
 def test_approval_covers_the_paper_as_the_approvers_saw_it(make_bank: Callable[..., Bank], tmp_path: Path) -> None:
     """A refilled slot withdraws approvals; an item edited or suspended since it was placed blocks approval."""
-    from examvault.itembank.outlines import import_outline
     from examvault.itembank.service import edit_item
 
-    with make_bank("admin").transaction() as s:
-        add_user(s, "appr2", ["approver"], "吴敏")
-    cust = make_bank("cust")
-    import_outline(cust, write_json(tmp_path / "o2.json", outline_rows(2)))
-    import_items(cust, write_json(tmp_path / "l2.json", _items(2, {"判断": 8, "单选": 8, "简答": 4}, start=700)), activate=True)
-    experts = [_items(2, {"论述": 1}, start=950 + k)[0] | {"来源": "专家命题", "审核人": "赵明", "分值": "10", "互斥组": f"X{k}",
-                                                           "解析": "要点1（5分）：原理；要点2（5分）：措施。"} for k in range(2)]  # fmt: skip
+    cust = _level_two(make_bank, tmp_path, {"判断": 8, "单选": 8, "简答": 4}, 700)
+    experts = [_expert_row(950 + k, 审核人="赵明", 互斥组=f"X{k}") for k in range(2)]
     e1, e2 = import_items(cust, write_json(tmp_path / "expert.json", experts), activate=True).codes
     path = _blueprint(tmp_path, id="6-31-01-03/2/theory/T4", level=2, total_points=25, forms=["A"],
                       sections=[{"type": "判断", "count": 5, "points": 1}, {"type": "单选", "count": 5, "points": 1},

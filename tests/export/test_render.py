@@ -127,7 +127,7 @@ def test_two_hundred_items_and_a_level_two_paper_render(bank_with_papers: Callab
                                {"type": "多选", "count": 20, "points": 0.5}])  # fmt: skip
     paper = assemble(cust, str(big), seed=1)[0]
     pdf, _key = _render(cust, paper["id"], tmp_path / "big")
-    assert "第200题" in _squash(_text(pdf)) or "200．" in _text(pdf)
+    assert "200．" in _text(pdf)  # the last of 200 numbered questions is printed
     import_outline(cust, write_json(tmp_path / "o2.json", outline_rows(2)))
     import_items(cust, write_json(tmp_path / "l2.json", _items(2, {"判断": 10, "单选": 10, "简答": 4}, start=800)), activate=True)
     l2 = _blueprint(tmp_path, name="l2.yaml", id="L2", level=2, total_points=25, forms=["A"],

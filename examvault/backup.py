@@ -168,6 +168,8 @@ def restore(bank: Bank, path: Path) -> dict[str, Any]:
     db.upgrade(bank.engine, header["schema_revision"])
     try:
         with bank.transaction() as session:
+            for t in reversed(metadata.sorted_tables):  # rows the migrations seed (the custody head) come from the backup
+                session.execute(t.delete())
             for t in metadata.sorted_tables:
                 batch = _ordered(t, rows.get(t.name, []))
                 for i in range(0, len(batch), 2000):

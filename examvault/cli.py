@@ -747,12 +747,14 @@ def paper_show(state: State, ref: str, as_json: bool) -> None:
 
 @paper.command("approve")
 @click.argument("ref", metavar="ID")
+@click.option("--sign-key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Your signing key (keys new): the approval then carries your signature, which sealing requires.")  # fmt: skip
 @pass_state
-def paper_approve(state: State, ref: str) -> None:
+def paper_approve(state: State, ref: str, sign_key: Path | None) -> None:
     """Approve a draft; two distinct approvers, neither the assembler. The second approval counts usage."""
     from examvault.assembly.service import approve_paper
 
-    r = approve_paper(state.bank, ref)
+    r = approve_paper(state.bank, ref, signer=_signing_key(sign_key) if sign_key else None)
     err.print(f"paper {r['code']}: approved by {', '.join(r['approvals'])}; status {r['status']}")
 
 
@@ -839,6 +841,416 @@ def demo(directory: Path, force: bool) -> None:
     from examvault.demo import run_demo
 
     run_demo(directory, force=force, console=err)
+
+
+# ------------------------------------------------------------------ parties, packages, custody
+
+
+def _sign_passphrase(*, confirm: bool = False) -> str:
+    env = os.environ.get("EXAMVAULT_SIGN_PASSPHRASE")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise UnlockError("no signing-key passphrase: set EXAMVAULT_SIGN_PASSPHRASE or run in a terminal")
+    first = getpass.getpass("Signing-key passphrase: ")
+    if confirm and getpass.getpass("Signing-key passphrase (again): ") != first:
+        raise UnlockError("the two passphrases differ")
+    return first
+
+
+def _signing_key(path: Path) -> Any:
+    from examvault.crypto.signing import SigningKey
+
+    return SigningKey.load(path, _sign_passphrase())
+
+
+def _trusted(path: Path | None) -> Any:
+    from examvault.crypto.signing import VerifyKey
+    from examvault.errors import ConfigurationError
+
+    path = path or (Path(os.environ["EXAMVAULT_TRUST"]) if os.environ.get("EXAMVAULT_TRUST") else None)
+    if path is None:
+        raise ConfigurationError("name the institution's verifier key: --trust institution.vkey (or EXAMVAULT_TRUST)")
+    return VerifyKey.load(path)
+
+
+def _when(text: str, option: str) -> Any:
+    """A time as the user gives it: ISO 8601; without a zone it is Beijing time (Asia/Shanghai)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from examvault.errors import ValidationError
+
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{option} {text!r} is not a time like 2026-12-05T08:00 (Beijing time) or 2026-12-05T00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _show(result: Any, as_json: bool, line: str) -> None:
+    if as_json:
+        emit_json(result)
+    else:
+        err.print(line)
+
+
+@keys.command("new")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="NAME or DIR/NAME: the party's name, and where its key files go.")
+@click.option("--json", "as_json", is_flag=True)
+def keys_new(out_path: Path, as_json: bool) -> None:
+    """For one party, on its own machine: age identity, passphrase-sealed signing key, and the public files to hand over."""
+    from examvault.crypto.parties import new_keys
+
+    r = new_keys(out_path, _sign_passphrase(confirm=True))
+    _show(r, as_json, f"{r['name']}: keep {r['age_key']} and {r['sign_key']} private; give {r['age_pub']} and {r['vkey']} to the institution\n"
+                      f"recipient {r['recipient']}")
+
+
+@cli.group()
+def institution() -> None:
+    """The institution's own signing key."""
+
+
+@institution.command("key")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the verifier key here (institution.vkey).")
+@pass_state
+def institution_key_cmd(state: State, out_path: Path | None) -> None:
+    """Print (and make, the first time) the verifier key that printers, examiners and auditors trust."""
+    from examvault.custody.service import institution_key
+
+    vk = institution_key(state.bank)
+    if out_path:
+        out_path.write_text(vk + "\n", encoding="utf-8")
+        err.print(f"wrote {out_path}")
+    click.echo(vk)
+
+
+@cli.group()
+def party() -> None:
+    """Printers, examiners, exam sites, couriers, officers and approvers, known by their public keys."""
+
+
+@party.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["printer", "examiner", "site", "courier", "officer", "approver"]))
+@click.option("--recipient", help="The party's age recipient (age1…), from NAME.age.pub.")
+@click.option("--verify-key", "vkey", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="NAME.vkey")
+@click.option("--display-name", default="")
+@pass_state
+def party_add(state: State, name: str, role: str, recipient: str | None, vkey: Path, display_name: str) -> None:
+    from examvault.crypto.parties import add_party
+
+    if recipient and Path(recipient).is_file():
+        recipient = Path(recipient).read_text("utf-8").strip()
+    r = add_party(state.bank, name, role, recipient=recipient, verify_key=vkey.read_text("utf-8"), display_name=display_name)
+    err.print(f"party {r['name']} ({r['role']}) registered")
+
+
+@party.command("list")
+@click.option("--role")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def party_list(state: State, role: str | None, as_json: bool) -> None:
+    from examvault.crypto.parties import list_parties
+
+    rows = list_parties(state.bank, role)
+    if as_json:
+        return emit_json(rows)
+    table(["name", "role", "recipient", "verify key", "revoked"], [[r["name"], r["role"], r["recipient"], r["verify_key"][:40] + "…", r["revoked_at"]] for r in rows])
+
+
+@cli.group()
+def package() -> None:
+    """Sealed packages (.evp): seal in the bank; verify, open and receipt anywhere."""
+
+
+@package.command("seal")
+@click.argument("ref", metavar="PAPER")
+@click.option("--to", "to", multiple=True, required=True, help="Recipient party (repeat for several).")
+@click.option("--kind", type=click.Choice(["paper", "marking-key", "electronic"]), default="paper", show_default=True)
+@click.option("--not-before", help="Earliest opening time (Beijing time unless a zone is given). Default: now.")
+@click.option("--exam-end", help="For a marking key: the end of the exam, its earliest opening time.")
+@click.option("--expires", required=True, help="Latest opening time.")
+@click.option("--copies", "copies", multiple=True, metavar="SITE/ROOM=N", help="Copies for one exam room (repeat).")
+@click.option("--spares", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--release", metavar="K-of-N", help="Electronic papers: split the release key among N officers, K needed.")
+@click.option("--shares-out", type=click.Path(file_okay=False, path_type=Path), help="Where the officers' release shares go.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("packages"), show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def package_seal(state: State, ref: str, to: tuple[str, ...], kind: str, not_before: str | None, exam_end: str | None, expires: str,
+                 copies: tuple[str, ...], spares: int, release: str | None, shares_out: Path | None, out_dir: Path, as_json: bool) -> None:  # fmt: skip
+    """Seal an approved paper (or its marking key) to its recipients: sign, encrypt, sign."""
+    from examvault.db import utcnow
+    from examvault.errors import ValidationError
+    from examvault.export.sealing import RoomCopies, seal_package
+
+    if kind == "marking-key" and (exam_end is None or not_before is not None):
+        raise ValidationError("a marking key opens at the end of the exam: give --exam-end (and not --not-before)")
+    if kind != "marking-key" and exam_end is not None:
+        raise ValidationError("--exam-end is for marking keys; use --not-before")
+    start = _when(exam_end or not_before, "--exam-end" if exam_end else "--not-before") if (exam_end or not_before) else utcnow()
+    rooms = []
+    for spec in copies:
+        where, _, n = spec.rpartition("=")
+        site, _, room = where.partition("/")
+        if not (site and room and n.isdigit()):
+            raise ValidationError(f"--copies {spec!r}: write SITE/ROOM=N, e.g. 一中/第3考场=30")
+        rooms.append(RoomCopies(site, room, int(n)))
+    k_of_n = None
+    if release:
+        k, _, n = release.lower().partition("-of-")
+        if not (k.isdigit() and n.isdigit()):
+            raise ValidationError(f"--release {release!r}: write K-of-N, e.g. 3-of-5")
+        k_of_n = (int(k), int(n))
+    r = seal_package(state.bank, ref, kind=kind, to=list(to), not_before=start, expires=_when(expires, "--expires"), out_dir=out_dir,
+                     rooms=rooms, spares=spares, release=k_of_n, shares_dir=shares_out)  # fmt: skip
+    _show(r, as_json, f"sealed {r['paper']} ({r['kind']} v{r['version']}) to {', '.join(r['to'])}: {r['file']} ({r['bytes']} bytes), "
+                      f"opens {r['not_before']}, expires {r['expires']}" + (f"; {len(r['share_files'])} release shares in {shares_out}" if r["share_files"] else ""))
+
+
+@package.command("list")
+@click.option("--paper")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def package_list(state: State, paper: str | None, as_json: bool) -> None:
+    from examvault.export.sealing import list_packages
+
+    rows = list_packages(state.bank, paper)
+    if as_json:
+        return emit_json(rows)
+    table(["package", "paper", "kind", "v", "to", "not before (UTC)", "expires (UTC)", "copies", "bytes"],
+          [[r["package"], r["paper"], r["kind"], r["version"], ", ".join(r["to"]), r["not_before"], r["expires"], r["copies"], r["bytes"]] for r in rows])  # fmt: skip
+
+
+_trust_option = click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="institution.vkey (default: EXAMVAULT_TRUST)")
+
+
+@package.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_trust_option
+@click.option("--json", "as_json", is_flag=True)
+def package_verify(file: Path, trust: Path | None, as_json: bool) -> None:
+    """A courier's check, without opening: the institution signed this header and this ciphertext."""
+    from examvault.export.recipient import verify_file
+
+    r = verify_file(file, _trusted(trust))
+    _show(r, as_json, f"{file}: signed by {r['signed_by']}; package {r['package_id']} = {r['paper']} ({r['kind']} v{r['version']}) "
+                      f"to {', '.join(x['party'] for x in r['recipients'])}; opens {r['not_before']}, expires {r['expires']}")
+
+
+@package.command("open")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--identity", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="NAME.age-key")
+@_trust_option
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), help="Opened-packages record (default: EXAMVAULT_STATE or ~/.examvault/opened.json).")
+@click.option("--json", "as_json", is_flag=True)
+def package_open(file: Path, identity: Path, trust: Path | None, out_dir: Path, state_file: Path | None, as_json: bool) -> None:
+    """Check everything, then write the files into a new directory."""
+    from examvault.export.recipient import open_file
+
+    r = open_file(file, identity=identity, trusted=_trusted(trust), out_dir=out_dir, state=state_file)
+    _show(r, as_json, f"opened {r['paper']} ({r['kind']} v{r['version']}), approved by {', '.join(r['approved_by'])}: "
+                      f"{len(r['files'])} files in {out_dir}")
+
+
+@package.command("receipt")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--identity", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sign-key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_trust_option
+@click.option("--copies", required=True, type=click.IntRange(0), help="Copies received (electronic files: the copies you will print).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Default: FILE.receipt.json")
+def package_receipt(file: Path, identity: Path, sign_key: Path, trust: Path | None, copies: int, out_path: Path | None) -> None:
+    """A signed receipt for the institution (`custody import-receipt`)."""
+    from examvault.export.recipient import receipt
+
+    doc = receipt(file, identity=identity, sign_key=_signing_key(sign_key), trusted=_trusted(trust), copies=copies)
+    out_path = out_path or file.with_name(file.name + ".receipt.json")
+    _write_json(out_path, doc)
+    err.print(f"receipt for package {doc['package']} signed by {doc['actor']}: {out_path}")
+
+
+@package.command("release")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--officer-share", "share_files", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An exam officer's release share (repeat K times).")  # fmt: skip
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@pass_state
+def package_release(state: State, file: Path, share_files: tuple[Path, ...], out_dir: Path) -> None:
+    """Open an electronic paper with K officers' shares, not before its time. Every share presented is logged."""
+    from examvault.crypto.shares import ShareText
+    from examvault.export.sealing import release_package
+
+    texts = [ShareText(str(p), p.read_text("utf-8")) for p in share_files]
+    r = release_package(state.bank, file, texts, out_dir)
+    err.print(f"released {r['paper']}: {len(r['files'])} files in {out_dir}")
+
+
+@cli.group()
+def custody() -> None:
+    """The chain-of-custody log: an append-only Merkle tree with signed checkpoints."""
+
+
+@custody.command("list")
+@click.option("--paper")
+@click.option("--package", "package_id")
+@click.option("--type", "type_")
+@click.option("--limit", default=500, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def custody_list(state: State, paper: str | None, package_id: str | None, type_: str | None, limit: int, as_json: bool) -> None:
+    from examvault.custody.service import list_events
+
+    rows = list_events(state.bank, paper=paper, package=package_id, type_=type_, limit=limit)
+    if as_json:
+        return emit_json(rows)
+    table(["seq", "at (UTC)", "type", "actor", "counterpart", "paper", "details", "signed by"],
+          [[e["seq"], e["at"], e["type"], e["actor"], e.get("counterpart"), e.get("paper"),
+            json.dumps({k: v for k, v in e.get("details", {}).items() if k != "signature"}, ensure_ascii=False)[:60],
+            ", ".join(s["signer"] for s in e.get("signatures", []))] for e in rows])  # fmt: skip
+
+
+@custody.command("statement")
+@click.argument("type_", metavar="TYPE")
+@click.option("--actor", required=True, help="The party making the statement (its key signs).")
+@click.option("--counterpart", help="For a handover: the other party, who countersigns.")
+@click.option("--paper")
+@click.option("--package", "package_id")
+@click.option("--copies", type=click.IntRange(0))
+@click.option("--room", help="SITE/ROOM, for packing and exam-side events.")
+@click.option("--note", default="")
+@click.option("--sign-key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def custody_statement(type_: str, actor: str, counterpart: str | None, paper: str | None, package_id: str | None, copies: int | None,
+                      room: str | None, note: str, sign_key: Path, out_path: Path) -> None:  # fmt: skip
+    """On a party's machine: write and sign a custody statement (printed, packed, dispatched…)."""
+    from examvault.custody.events import new_event, sign_event
+
+    details: dict[str, Any] = {k: v for k, v in {"copies": copies, "room": room, "note": note}.items() if v not in (None, "")}
+    event = new_event(type_, actor, counterpart=counterpart, paper=paper, package=package_id, details=details)
+    _write_json(out_path, sign_event(event, _signing_key(sign_key)))
+    err.print(f"{type_} by {actor} signed: {out_path}" + (f"; {counterpart} must countersign it" if counterpart else ""))
+
+
+@custody.command("countersign")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sign-key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def custody_countersign(file: Path, sign_key: Path) -> None:
+    """The counterpart of a handover signs the same statement."""
+    from examvault.custody.events import parse_statement, sign_event
+
+    doc = sign_event(parse_statement(file.read_text("utf-8"), str(file)), _signing_key(sign_key))
+    _write_json(file, doc)
+    err.print(f"{file}: signed by {', '.join(s['signer'] for s in doc['signatures'])}")
+
+
+@custody.command("append")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--type", "type_", help="Without FILE: an event the bank records (paper.marked, paper.destroyed…).")
+@click.option("--paper")
+@click.option("--package", "package_id")
+@click.option("--copies", type=click.IntRange(0))
+@click.option("--note", default="")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def custody_append(state: State, file: Path | None, type_: str | None, paper: str | None, package_id: str | None, copies: int | None,
+                   note: str, as_json: bool) -> None:  # fmt: skip
+    """Append a party's signed statement (FILE), or an event the bank records itself (--type)."""
+    from examvault.custody.service import append_bank_event, append_statement
+    from examvault.errors import ValidationError
+
+    if (file is None) == (type_ is None):
+        raise ValidationError("give either a statement FILE or --type, not both")
+    if file is not None:
+        r = append_statement(state.bank, file.read_text("utf-8"), str(file))
+    else:
+        details = {k: v for k, v in {"copies": copies, "note": note}.items() if v not in (None, "")}
+        r = append_bank_event(state.bank, str(type_), paper=paper, package=package_id, details=details)
+    _show(r, as_json, f"custody event {r['seq']}: {r['type']} appended")
+
+
+@custody.command("import-receipt")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def custody_import_receipt(state: State, file: Path, as_json: bool) -> None:
+    """Check a recipient's signed receipt against the package as sealed, and log it."""
+    from examvault.custody.service import append_statement
+
+    r = append_statement(state.bank, file.read_text("utf-8"), str(file), receipt=True)
+    _show(r, as_json, f"receipt by {r['actor']} logged as custody event {r['seq']}")
+
+
+@custody.command("checkpoint")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Also save the signed note here.")
+@pass_state
+def custody_checkpoint(state: State, out_path: Path | None) -> None:
+    """Sign the current tree head (a C2SP signed note)."""
+    from examvault.custody.service import checkpoint
+
+    note = checkpoint(state.bank)
+    if out_path:
+        out_path.write_text(note, encoding="utf-8")
+    click.echo(note, nl=False)
+
+
+@custody.command("proof")
+@click.argument("seq", type=click.IntRange(0))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def custody_proof(state: State, seq: int, out_path: Path) -> None:
+    """An inclusion proof for one event, under the latest checkpoint: verifiable offline."""
+    from examvault.custody.service import inclusion_proof
+
+    _write_json(out_path, inclusion_proof(state.bank, seq))
+    err.print(f"inclusion proof for event {seq}: {out_path}")
+
+
+@custody.command("consistency")
+@click.argument("old_size", type=click.IntRange(0))
+@click.option("--new", "new_size", type=click.IntRange(0), help="Default: the latest checkpoint.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def custody_consistency(state: State, old_size: int, new_size: int | None, out_path: Path) -> None:
+    """A consistency proof between two checkpoints: the later log extends the earlier one."""
+    from examvault.custody.service import consistency_proof
+
+    _write_json(out_path, consistency_proof(state.bank, old_size, new_size))
+    err.print(f"consistency proof {old_size} → {new_size or 'latest'}: {out_path}")
+
+
+@custody.command("verify")
+@click.argument("proof", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_trust_option
+@click.option("--checkpoint", "seen", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A checkpoint saved earlier: the bank's log must still extend it.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def custody_verify(state: State, proof: Path | None, trust: Path | None, seen: Path | None, as_json: bool) -> None:
+    """With PROOF: check a proof file offline. Without: check the bank's whole log."""
+    if proof is not None:
+        from examvault.custody.proofs import verify_doc
+        from examvault.errors import ValidationError
+
+        try:
+            doc = json.loads(proof.read_text("utf-8"))
+        except ValueError:
+            raise ValidationError(f"{proof} is not JSON") from None
+        r = verify_doc(doc, _trusted(trust), str(proof))
+        line = (f"event {r['index']} ({r['event']['type']}) is in the log of {r['tree_size']} events signed by {r['origin']}"
+                if r["verified"] == "inclusion" else f"the log of {r['new_size']} events extends the one of {r['old_size']}")  # fmt: skip
+        return _show(r, as_json, f"verified: {line}")
+    from examvault.custody.service import verify_log
+
+    r = verify_log(state.bank, seen_checkpoint=seen.read_text("utf-8") if seen else None)
+    _show(r, as_json, f"custody log verified: {r['events']} events, {r['checkpoints']} checkpoints (latest {r['latest_checkpoint']}), root {r['root'][:16]}…")
 
 
 def main(argv: list[str] | None = None) -> None:

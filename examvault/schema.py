@@ -3,7 +3,9 @@
 from examvault.accounts import models as _accounts  # noqa: F401
 from examvault.assembly import models as _assembly  # noqa: F401
 from examvault.crypto import models as _crypto  # noqa: F401
+from examvault.custody import models as _custody  # noqa: F401
 from examvault.db import Base
+from examvault.export import models as _export  # noqa: F401
 from examvault.itembank import models as _itembank  # noqa: F401
 
 metadata = Base.metadata

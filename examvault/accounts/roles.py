@@ -46,6 +46,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "paper.use": frozenset({"custodian", "exam_admin"}),
     "paper.archive": frozenset({"custodian"}),
     "keys.manage": frozenset({"custodian", "admin"}),
+    # Parties (printers, examiners, sites, couriers, officers) are registered by their public keys.
+    "party.manage": frozenset({"custodian", "admin"}),
+    "party.list": frozenset({"custodian", "admin", "supervisor", "exam_admin"}),
+    # The custody log holds no item content: supervisors and exam administration read it whole.
+    "custody.read": frozenset({"custodian", "supervisor", "admin", "exam_admin"}),
+    "custody.append": frozenset({"custodian", "exam_admin"}),
+    # Opening an electronic paper with officers' shares, on exam day.
+    "package.release": frozenset({"exam_admin", "custodian"}),
     "audit.read": frozenset({"supervisor", "admin"}),
     "bank.backup": frozenset({"custodian", "admin"}),
     "user.manage": frozenset({"admin"}),

@@ -13,8 +13,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Float,
     ForeignKey,
@@ -144,6 +146,9 @@ class PaperApproval(Base):
     paper_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
     approver: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The approver's Ed25519 signature over the paper digest; sealed packages carry it.
+    paper_digest: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ItemUse(Base):

@@ -35,6 +35,8 @@ from examvault.assembly.models import Blueprint as BlueprintRow
 from examvault.assembly.pool import Pool, PoolItem, RangeWeight, build_units
 from examvault.bank import Bank
 from examvault.crypto.records import open_fields
+from examvault.crypto.signing import SigningKey
+from examvault.custody.service import record
 from examvault.db import utcnow
 from examvault.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from examvault.itembank import domain
@@ -545,6 +547,9 @@ def assemble(
         session.flush()
         audit(session, user, "paper.assemble", "assembly", str(assembly.id), blueprint=bp.code, version=row.version,
               seed=seed, forms=list(bp.forms), papers=[p.code for p in papers], snapshot_sha256=assembly.snapshot_sha256)  # fmt: skip
+        for p in papers:
+            record(session, "paper.assembled", user.username, paper=p.code,
+                   details={"blueprint": bp.code, "blueprint_version": row.version, "seed": seed, "layout_sha256": assembly.layout_sha256})  # fmt: skip
         return [_paper_summary(p) for p in papers]
 
 
@@ -716,25 +721,60 @@ def fill_expert_slot(bank: Bank, ref: str, position: int, item_code: str) -> dic
         return _paper_summary(paper) | {"position": position, "item": item.code, "item_status": item.status, "approvals_withdrawn": withdrawn}
 
 
-def approve_paper(bank: Bank, ref: str) -> dict[str, Any]:
-    """Two distinct approvers, neither the assembler. The second approval counts the exposure."""
+def paper_digest(paper: Paper) -> str:
+    """What approvers sign: the paper's identity, its blueprint version, and every position's item version, points and option order."""
+    doc = {
+        "paper_id": str(paper.id), "code": paper.code, "form": paper.form, "blueprint": paper.blueprint.code,
+        "blueprint_version": paper.blueprint.version, "blueprint_digest": paper.blueprint.digest,
+        "positions": [[e.position, str(e.item_id) if e.item_id else None, e.version, str(e.points), e.option_seed] for e in paper.entries],
+    }  # fmt: skip
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+
+
+def _approval_signature(session: Session, user: User, paper: Paper, signer: SigningKey) -> tuple[str, dict[str, str]]:
+    """The approver's own key, registered with the bank under their user name, signs the paper digest."""
+    from examvault.crypto.parties import party
+    from examvault.export.package import approval_message
+
+    registered = party(session, user.username, ("approver",))
+    if str(signer.verify_key) != registered.verify_key:
+        raise PermissionDenied(f"the signing key given is not the one registered for approver {user.username!r}")
+    digest = paper_digest(paper)
+    return digest, signer.sign("approval", approval_message(paper.code, digest))
+
+
+def approve_paper(bank: Bank, ref: str, *, signer: SigningKey | None = None) -> dict[str, Any]:
+    """Two distinct approvers, neither the assembler. The second approval counts the exposure.
+
+    With `signer`, the approval carries the approver's signature over the paper digest; a
+    paper is sealed only with two such signatures. An approver who approved without one may
+    approve again with their key to add it."""
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "paper.approve")
         paper = _paper(session, ref, lock=True)
+        mine = next((a for a in paper.approvals if a.approver == user.username), None)
+        if mine is not None and signer is not None and mine.signature is None and paper.status in ("draft", "approved"):
+            mine.paper_digest, mine.signature = _approval_signature(session, user, paper, signer)
+            audit(session, user, "paper.approve.sign", "paper", paper.code)
+            record(session, "paper.approved", user.username, paper=paper.code, details={"signature": mine.signature, "digest": mine.paper_digest})
+            return _paper_summary(paper)
         if paper.status != "draft":
             raise ConflictError(f"paper {paper.code} is already {paper.status}")
         if user.username == paper.created_by:
             raise PermissionDenied(f"user {user.username!r} assembled paper {paper.code} and may not approve it")
-        if any(a.approver == user.username for a in paper.approvals):
+        if mine is not None:
             raise ConflictError(f"user {user.username!r} has already approved paper {paper.code}; a second, different approver is needed")
         _check_ready(session, paper)
-        paper.approvals.append(PaperApproval(approver=user.username, at=utcnow()))
+        digest, signature = _approval_signature(session, user, paper, signer) if signer is not None else (None, None)
+        paper.approvals.append(PaperApproval(approver=user.username, at=utcnow(), paper_digest=digest, signature=signature))
         session.flush()
         if len({a.approver for a in paper.approvals}) >= 2:
             _count_use(session, paper, _parsed(paper.blueprint))
             paper.status = "approved"
             paper.approved_at = utcnow()
         audit(session, user, "paper.approve", "paper", paper.code, approvals=len(paper.approvals), status=paper.status)
+        record(session, "paper.approved", user.username, paper=paper.code,
+               details={"signature": signature, "digest": digest, "status": paper.status})  # fmt: skip
         return _paper_summary(paper)
 
 
@@ -805,6 +845,8 @@ def move_paper(bank: Bank, ref: str, action: str, *, reason: str = "") -> dict[s
             raise ConflictError(f"paper {paper.code} is {paper.status}; only a {' or '.join(move.sources)} paper can be {move.target}")
         before, paper.status = paper.status, move.target
         audit(session, user, f"paper.{action}", "paper", paper.code, **{"from": before, "to": move.target, "reason": reason})
+        if action == "archive":
+            record(session, "paper.archived", user.username, paper=paper.code, details={"reason": reason})
         return _paper_summary(paper)
 
 

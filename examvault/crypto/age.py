@@ -314,7 +314,7 @@ def decrypt_payload(file_key: bytes, payload: memoryview | bytes) -> Iterator[by
         if len(piece) < TAG:
             raise AgeError("the age payload is truncated")
         try:
-            plain = aead.decrypt(_chunk_nonce(counter, last), bytes(piece), None)
+            plain = aead.decrypt(_chunk_nonce(counter, last), piece, None)
         except InvalidTag:
             raise AgeError(
                 "the age payload failed its integrity check (altered, truncated, reordered, or with data after its end)"

@@ -60,3 +60,20 @@ class DomainKey(Base):
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Party(Base):
+    """Someone outside the bank who receives packages or signs custody events: only public keys here."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # printer, examiner, site, courier, officer, approver
+    age_recipient: Mapped[str | None] = mapped_column(String(100))
+    verify_key: Mapped[str] = mapped_column(String(200))  # signed-note verifier key
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+

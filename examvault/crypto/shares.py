@@ -38,7 +38,7 @@ def mnemonic_of(text: str) -> str:
     return " ".join(" ".join(words).split())
 
 
-def combine(share_texts: list[ShareText]) -> bytes:
+def combine(share_texts: list[ShareText], purpose: str = "unlock this bank") -> bytes:
     mnemonics = []
     for item in share_texts:
         mnemonic = mnemonic_of(item.text)
@@ -54,7 +54,7 @@ def combine(share_texts: list[ShareText]) -> bytes:
         raise UnlockError("no shares given")
     ids = {share.identifier for _l, _m, share in mnemonics}
     if len(ids) > 1:
-        raise UnlockError("the shares come from different splits; use shares from one `keys split`")
+        raise UnlockError(f"the shares come from different splits; {purpose} needs shares from one split")
     indexes: dict[int, str] = {}
     for label, _m, share in mnemonics:
         if share.index in indexes:
@@ -62,7 +62,7 @@ def combine(share_texts: list[ShareText]) -> bytes:
         indexes[share.index] = label
     threshold = mnemonics[0][2].member_threshold
     if len(mnemonics) < threshold:
-        raise UnlockError(f"{threshold} shares are needed to unlock this bank; {len(mnemonics)} given")
+        raise UnlockError(f"{threshold} shares are needed to {purpose}; {len(mnemonics)} given")
     try:
         return slip39.combine_mnemonics([m for _l, m, _s in mnemonics], b"")
     except slip39.MnemonicError:

@@ -73,7 +73,7 @@ class VerifyKey:
 
     @classmethod
     def parse(cls, text: str, what: str = "verifier key") -> VerifyKey:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # the base64 part may itself hold "+"
         if len(parts) != 3 or not _NAME.match(parts[0]):
             raise ValidationError(f"{what} is not a signed-note verifier key (NAME+KEYID+BASE64)")
         try:

@@ -66,8 +66,9 @@ def _describe(paper: dict[str, Any]) -> str:
     return f"{sections} = {points:g} points; X {x_points / drawn:.0%} of bank-drawn points; mean planned difficulty {mean_d:.2f}"
 
 
-def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Console, step: int) -> tuple[int, str]:
-    """Returns the next step number and the code of the first level-3 paper."""
+def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Console, step: int,
+                       signers: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """Returns the next step number and the level-3 papers. The level-3 approvals carry the approvers' signatures."""
     files = _copy_blueprints(directory / "blueprints")
     custodian = bank("custodian")
     for name in BLUEPRINTS[:2]:
@@ -95,9 +96,9 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
                   f"re-solved layout identical: {again['identical']}")  # fmt: skip
     step += 1
     for p in papers:
-        approve_paper(bank("approver"), p["id"])
-        final = approve_paper(bank("approver2"), p["id"])
-        console.print(f"   {final['code']}: approved by {' and '.join(final['approvals'])} → {final['status']} (usage counted now)")
+        approve_paper(bank("approver"), p["id"], signer=signers["approver"])
+        final = approve_paper(bank("approver2"), p["id"], signer=signers["approver2"])
+        console.print(f"   {final['code']}: approved and signed by {' and '.join(final['approvals'])} → {final['status']} (usage counted now)")
 
     l2 = "6-31-01-03/2/theory/2026A"
     expert_file = directory / "input" / "专家命题_二级论述.json"
@@ -136,4 +137,4 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
         for s in exc.shortfalls:
             console.print(f"     - {s.message}", markup=False)
     custodian.close()
-    return step + 1, papers[0]["code"]
+    return step + 1, papers

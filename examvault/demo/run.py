@@ -179,8 +179,12 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     n = rewrap_domain(custodian, "items")["items"]
     console.print(f"7. keys: root key split 3-of-5 into {shares}/; items key rotated to v{v} and {n} records rewrapped")
     from examvault.demo.assembly_stage import run_assembly_stage
+    from examvault.demo.custody_stage import run_custody_stage, setup_parties
 
-    step, paper_code = run_assembly_stage(bank, directory, console, 8)
+    step, signers = setup_parties(bank, directory, console, 8)
+    step, papers = run_assembly_stage(bank, directory, console, step, signers)
+    paper_code = papers[0]["code"]
+    step = run_custody_stage(bank, directory, console, step, papers)
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):
@@ -198,7 +202,11 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
         f"examvault outline show {OCCUPATION} 3\n"
         f"examvault item show {sample['code']}\n"
         f"examvault --share shares/share-1-of-5.txt --share shares/share-3-of-5.txt --share shares/share-5-of-5.txt item show {sample['code']}\n"
-        "EXAMVAULT_USER=supervisor examvault audit list --limit 20   # (supervisor: audit.read)",
+        "EXAMVAULT_USER=supervisor examvault audit list --limit 20   # (supervisor: audit.read)\n"
+        "examvault custody list && examvault custody verify\n"
+        f"cd printer-site && examvault package verify ../packages/{paper_code}_paper_v1.evp --trust ../institution.vkey\n"
+        f"age -d -i ../parties/printer-1/printer-1.age-key ../packages/{paper_code}_paper_v1.evp | tar tvf -\n"
+        "examvault custody verify receipt-proof.json --trust ../institution.vkey",
         markup=False,
     )
     return {"directory": str(directory), "items": len(items), "bank_id": info["bank_id"]}

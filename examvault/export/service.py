@@ -14,6 +14,7 @@ from examvault.assembly.forms import permutation
 from examvault.assembly.models import Paper
 from examvault.assembly.service import blueprint_of, form_answer_of, opened_entries, paper_by_ref
 from examvault.bank import Bank
+from examvault.custody.service import record
 from examvault.errors import ValidationError
 from examvault.export.document import DocItem, DocSection, Image, PaperDocument
 from examvault.itembank import domain
@@ -54,10 +55,6 @@ def build_document(bank: Bank, session: Any, paper: Paper, *, serial: str = "") 
 
 def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...] = FORMATS, serial: str = "") -> dict[str, Any]:
     """Write the paper, answer sheet and marking key; a paper not yet approved is marked 样卷 / DRAFT."""
-    from examvault.export.answer_sheet import render_answer_sheet
-    from examvault.export.paper_docx import render_key_docx, render_paper_docx
-    from examvault.export.paper_pdf import render_key_pdf, render_paper_pdf
-
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValidationError(f"--format {','.join(unknown or formats)!r}: formats are {', '.join(FORMATS)}")
@@ -66,6 +63,22 @@ def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...
         user = bank.actor(session, "paper.render")  # before the paper is looked up: no hints to other roles
         code = paper_by_ref(session, ref).code
         audit(session, user, "paper.render", "paper", code, formats=list(formats), out_dir=str(out_dir), serial=serial)
+        record(session, "paper.rendered", user.username, paper=code, details={"formats": list(formats), "serial": serial})
+    doc, files = render_files(bank, ref, formats=formats, serial=serial)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in files.items():
+        (out_dir / name).write_bytes(data)
+        written.append({"file": str(out_dir / name), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    return {"paper": doc.code, "draft": doc.draft, "files": written}
+
+
+def render_files(bank: Bank, ref: str, *, formats: tuple[str, ...] = FORMATS, serial: str = "") -> tuple[PaperDocument, dict[str, bytes]]:
+    """The paper's documents in memory, by file name. The caller has put the rendering on record."""
+    from examvault.export.answer_sheet import render_answer_sheet
+    from examvault.export.paper_docx import render_key_docx, render_paper_docx
+    from examvault.export.paper_pdf import render_key_pdf, render_paper_pdf
+
     with bank.transaction() as session:
         bank.actor(session, "paper.render")
         doc = build_document(bank, session, paper_by_ref(session, ref), serial=serial)
@@ -79,9 +92,4 @@ def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...
             sheet, layout = render_answer_sheet(doc)
             files[f"{doc.code}_答题卡.pdf"] = sheet
             files[f"{doc.code}_答题卡.json"] = json.dumps(layout, ensure_ascii=False, indent=1).encode()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, data in files.items():
-        (out_dir / name).write_bytes(data)
-        written.append({"file": str(out_dir / name), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-    return {"paper": doc.code, "draft": doc.draft, "files": written}
+    return doc, files

@@ -1,0 +1,367 @@
+"""The custody log in the bank: appends, checkpoints, proofs and the full check. One transaction per action.
+
+Events the bank records itself are covered by the institution's signed checkpoints;
+statements from parties carry the parties' own signatures, checked before they go in.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from examvault.accounts.service import audit
+from examvault.bank import Bank
+from examvault.crypto.keyring import Keyring
+from examvault.crypto.models import BankMeta, Party
+from examvault.crypto.records import open_fields, seal_fields
+from examvault.crypto.signing import SigningKey, VerifyKey, canonical_json
+from examvault.custody import merkle
+from examvault.custody.events import EVENT_TYPES, missing_signatures, parse_statement
+from examvault.custody.models import (
+    INSTITUTION_KEY,
+    CustodyCheckpoint,
+    CustodyEvent,
+    CustodyHead,
+    CustodyNode,
+    InstitutionKey,
+)
+from examvault.custody.note import Checkpoint, open_note
+from examvault.custody.proofs import consistency_doc, inclusion_doc
+from examvault.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
+
+# ---------------------------------------------------------------- the institution's key
+
+
+def institution_name(session: Session) -> str:
+    meta = session.get(BankMeta, 1)
+    assert meta is not None
+    return f"examvault-{meta.bank_id.hex[:8]}"
+
+
+def origin(session: Session) -> str:
+    return f"{institution_name(session)}/custody"
+
+
+def institution_verify_key(session: Session) -> VerifyKey:
+    row = session.get(InstitutionKey, 1)
+    if row is None:
+        raise NotFoundError("the institution has no signing key yet; run `examvault institution key`")
+    return VerifyKey.parse(row.verify_key)
+
+
+def institution_signing_key(session: Session, keyring: Keyring) -> SigningKey:
+    """Open the key (making it the first time): it never leaves memory unsealed."""
+    row = session.get(InstitutionKey, 1)
+    if row is None:
+        key = SigningKey.generate(institution_name(session))
+        values = seal_fields(keyring, INSTITUTION_KEY, "1", 1, {"seed": key.seed})
+        session.add(InstitutionKey(id=1, version=1, verify_key=str(key.verify_key), **values))
+        session.flush()
+        return key
+    seed = open_fields(keyring, INSTITUTION_KEY, {c: getattr(row, c) for c in ("id", "version", "key_version", "dek", "seed")})["seed"]
+    assert seed is not None
+    key = SigningKey(institution_name(session), seed)
+    if str(key.verify_key) != row.verify_key:
+        raise IntegrityError("the institution's signing key does not match its recorded verifier key")
+    return key
+
+
+def institution_key(bank: Bank) -> str:
+    """The verifier key that printers, examiners, couriers and auditors trust."""
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "custody.read")
+        created = session.get(InstitutionKey, 1) is None
+        key = institution_signing_key(session, bank.keyring(session))
+        if created:
+            audit(session, user, "institution.key", "institution", key.name, verify_key=str(key.verify_key))
+        return str(key.verify_key)
+
+
+# ---------------------------------------------------------------- appending
+
+
+def _append(session: Session, events: Iterable[dict[str, Any]]) -> list[int]:
+    """Append under the head row's lock: the log has one order and never forks."""
+    head = session.get(CustodyHead, 1, with_for_update=True)
+    if head is None:
+        raise IntegrityError("the custody log has no head row; the database was not migrated")
+    size = head.size
+    frontier: dict[tuple[int, int], bytes] = {}
+    seqs, rows, nodes = [], [], []
+    for event in events:
+        if event.get("id") and session.scalar(select(CustodyEvent.seq).where(CustodyEvent.event_id == uuid.UUID(event["id"]))) is not None:
+            raise ConflictError(f"custody event {event['id']} is already in the log (a replay)")
+        leaf = canonical_json(dict(event) | {"seq": size})
+        h = merkle.leaf_hash(leaf)
+        made = [(0, size, h)]
+        level, index = 0, size
+        while index & 1:
+            left = frontier.get((level, index - 1))
+            if left is None:
+                left = session.get(CustodyNode, (level, index - 1)).hash  # type: ignore[union-attr]
+            h = merkle.node_hash(left, h)
+            level, index = level + 1, index >> 1
+            made.append((level, index, h))
+        for lv, ix, hh in made:
+            frontier[(lv, ix)] = hh
+            nodes.append({"level": lv, "index": ix, "hash": hh})
+        rows.append({
+            "seq": size, "event_id": uuid.UUID(event["id"]), "type": event["type"], "paper": event.get("paper"),
+            "package_id": uuid.UUID(event["package"]) if event.get("package") else None, "actor": event["actor"],
+            "counterpart": event.get("counterpart"), "leaf": leaf,
+        })  # fmt: skip
+        seqs.append(size)
+        size += 1
+    if rows:
+        session.execute(CustodyEvent.__table__.insert(), rows)
+        session.execute(CustodyNode.__table__.insert(), nodes)
+        head.size = size
+        session.flush()
+    return seqs
+
+
+def record(session: Session, type_: str, actor: str, **fields: Any) -> int:
+    """An event the bank records in the same transaction as the action it records."""
+    from examvault.custody.events import new_event
+
+    return _append(session, [new_event(type_, actor, **fields)])[0]
+
+
+def _parties(session: Session, names: Iterable[str]) -> dict[str, VerifyKey]:
+    rows = session.scalars(select(Party).where(Party.name.in_(list(names)), Party.revoked_at.is_(None)))
+    return {p.name: VerifyKey.parse(p.verify_key) for p in rows}
+
+
+def append_statement(bank: Bank, text: str, what: str, *, receipt: bool = False) -> dict[str, Any]:
+    """A signed statement from parties (a receipt, a print run, a handover) into the log."""
+    event = parse_statement(text, what)
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "custody.append")
+        rule = EVENT_TYPES[event["type"]]
+        if rule.by != "party":
+            raise ValidationError(f"{what}: {event['type']} events are recorded by the bank, not brought in as statements")
+        if receipt and event["type"] != "printer.received":
+            raise ValidationError(f"{what} is a {event['type']} statement, not a receipt")
+        signers = [event["actor"]] + ([event["counterpart"]] if rule.handover else [])
+        keys = _parties(session, signers)
+        unknown = [n for n in signers if n not in keys]
+        if unknown:
+            raise NotFoundError(f"{what}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a registered party (or revoked)")
+        missing = missing_signatures(event, keys)
+        if missing:
+            raise IntegrityError(f"{what}: no valid signature by {', '.join(missing)} (the statement was altered, or signed with another key)")
+        if event.get("package"):
+            _check_package_reference(session, event, what, receipt=receipt)
+        seq = _append(session, [event])[0]
+        audit(session, user, "custody.append", "custody", str(seq), type=event["type"], by=event["actor"])
+        note = _checkpoint(session, bank.keyring(session))
+        return {"seq": seq, "type": event["type"], "actor": event["actor"], "counterpart": event.get("counterpart"), "checkpoint": note}
+
+
+def _check_package_reference(session: Session, event: Mapping[str, Any], what: str, *, receipt: bool) -> None:
+    from examvault.export.models import Package
+
+    try:
+        package = session.get(Package, uuid.UUID(str(event["package"])))
+    except ValueError:
+        package = None
+    if package is None:
+        raise NotFoundError(f"{what}: package {event['package']} was not sealed by this bank")
+    if receipt:
+        details = event.get("details") or {}
+        if event["actor"] not in {r["party"] for r in package.recipients}:
+            raise IntegrityError(f"{what}: package {package.id} was not sealed to {event['actor']}")
+        if (details.get("manifest_sha256"), details.get("payload_sha256")) != (package.manifest_sha256, package.payload_sha256):
+            raise IntegrityError(f"{what}: the receipt is for a different file than package {package.id} as sealed")
+
+
+def append_bank_event(bank: Bank, type_: str, *, paper: str | None = None, package: str | None = None,
+                      details: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """An institution-side event a user records by hand (marked, destroyed, archived…)."""
+    from examvault.assembly.service import paper_by_ref
+
+    rule = EVENT_TYPES.get(type_)
+    if rule is None or rule.by != "bank":
+        raise ValidationError(f"{type_!r} is not an event the bank records; bring party events in as signed statements (`custody append FILE`)")
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "custody.append")
+        code = paper_by_ref(session, paper).code if paper else None
+        seq = record(session, type_, user.username, paper=code, package=package, details=details)
+        audit(session, user, "custody.append", "custody", str(seq), type=type_)
+        return {"seq": seq, "type": type_, "checkpoint": _checkpoint(session, bank.keyring(session))}
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _node_lookup(session: Session) -> merkle.NodeLookup:
+    """Fetch every node a proof needs in one query: run the algorithm once to learn which."""
+    cache: dict[tuple[int, int], bytes] = {}
+
+    def fetch(keys: Iterable[tuple[int, int]]) -> None:
+        todo = [k for k in set(keys) if k not in cache]
+        if todo:
+            for lv, ix, h in session.execute(_node_query(todo)):
+                cache[(lv, ix)] = h
+
+    def node(level: int, index: int) -> bytes:
+        if (level, index) not in cache:
+            fetch([(level, index)])
+        try:
+            return cache[(level, index)]
+        except KeyError:
+            raise IntegrityError(f"the custody log is missing tree node {level}/{index}") from None
+
+    node.fetch = fetch  # type: ignore[attr-defined]
+    return node
+
+
+def _node_query(keys: list[tuple[int, int]]) -> Any:
+    return select(CustodyNode.level, CustodyNode.index, CustodyNode.hash).where(
+        or_(*(and_(CustodyNode.level == lv, CustodyNode.index == ix) for lv, ix in keys))
+    )
+
+
+def _prefetched(session: Session, compute: Any) -> Any:
+    """Run `compute(lookup)` twice: first recording which nodes it reads, then with them fetched at once."""
+    needed: list[tuple[int, int]] = []
+
+    def record_only(level: int, index: int) -> bytes:
+        needed.append((level, index))
+        return b"\0" * 32
+
+    compute(record_only)
+    lookup = _node_lookup(session)
+    if needed:
+        lookup.fetch(needed)  # type: ignore[attr-defined]
+    return compute(lookup)
+
+
+def _size(session: Session) -> int:
+    head = session.get(CustodyHead, 1)
+    return head.size if head else 0
+
+
+def _checkpoint(session: Session, keyring: Keyring) -> str:
+    """Sign the current tree head (idempotent per size)."""
+    size = _size(session)
+    existing = session.get(CustodyCheckpoint, size)
+    if existing is not None:
+        return existing.note
+    root = _prefetched(session, lambda node: merkle.root(node, size))
+    note = Checkpoint(origin(session), size, root).sign(institution_signing_key(session, keyring))
+    session.add(CustodyCheckpoint(size=size, root=root, note=note))
+    session.flush()
+    return note
+
+
+def checkpoint(bank: Bank) -> str:
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "custody.append")
+        note = _checkpoint(session, bank.keyring(session))
+        audit(session, user, "custody.checkpoint", "custody", str(_size(session)))
+        return note
+
+
+def list_events(bank: Bank, *, paper: str | None = None, package: str | None = None, type_: str | None = None,
+                limit: int = 500) -> list[dict[str, Any]]:  # fmt: skip
+    with bank.transaction() as session:
+        bank.actor(session, "custody.read")
+        q = select(CustodyEvent).order_by(CustodyEvent.seq)
+        if paper:
+            q = q.where(CustodyEvent.paper == paper)
+        if package:
+            q = q.where(CustodyEvent.package_id == uuid.UUID(package))
+        if type_:
+            q = q.where(CustodyEvent.type == type_)
+        return [json.loads(e.leaf) for e in session.scalars(q.limit(limit))]
+
+
+def _latest_checkpoint(session: Session, size: int | None = None) -> CustodyCheckpoint:
+    q = select(CustodyCheckpoint).order_by(CustodyCheckpoint.size.desc())
+    if size is not None:
+        q = q.where(CustodyCheckpoint.size == size)
+    cp = session.scalars(q.limit(1)).first()
+    if cp is None:
+        raise NotFoundError("no checkpoint " + (f"of size {size}" if size is not None else "yet") + "; run `examvault custody checkpoint`")
+    return cp
+
+
+def inclusion_proof(bank: Bank, seq: int) -> dict[str, Any]:
+    """A receipt a party can keep: the event, its audit path and the signed checkpoint it is under."""
+    with bank.transaction() as session:
+        bank.actor(session, "custody.read")
+        event = session.get(CustodyEvent, seq)
+        if event is None:
+            raise NotFoundError(f"no custody event {seq}")
+        cp = _latest_checkpoint(session)
+        if seq >= cp.size:
+            raise ConflictError(f"event {seq} is newer than the latest checkpoint ({cp.size} events); run `examvault custody checkpoint`")
+        path = _prefetched(session, lambda node: merkle.inclusion_path(node, seq, cp.size))
+        return inclusion_doc(event.leaf, seq, cp.size, path, cp.note)
+
+
+def consistency_proof(bank: Bank, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+    with bank.transaction() as session:
+        bank.actor(session, "custody.read")
+        old = _latest_checkpoint(session, old_size)
+        new = _latest_checkpoint(session, new_size)
+        if new.size < old.size:
+            raise ValidationError(f"checkpoint {new.size} is older than {old.size}")
+        path = _prefetched(session, lambda node: merkle.consistency_path(node, old.size, new.size))
+        return consistency_doc(old.note, new.note, path)
+
+
+def verify_log(bank: Bank, *, seen_checkpoint: str | None = None) -> dict[str, Any]:
+    """Everything the bank can check about its own log; raises on the first thing that does not hold."""
+    with bank.transaction() as session:
+        bank.actor(session, "custody.read")
+        trusted = institution_verify_key(session)
+        size = _size(session)
+        tree = merkle.MemoryTree()
+        count = 0
+        party_keys = {p.name: VerifyKey.parse(p.verify_key) for p in session.scalars(select(Party))}
+        for seq, leaf in session.execute(select(CustodyEvent.seq, CustodyEvent.leaf).order_by(CustodyEvent.seq)):
+            if seq != count:
+                raise IntegrityError(f"custody event {count} is missing (the log jumps to {seq}): an event was deleted")
+            try:
+                event = json.loads(leaf)
+            except ValueError:
+                raise IntegrityError(f"custody event {seq} is not valid JSON: it was edited") from None
+            if event.get("seq") != seq:
+                raise IntegrityError(f"custody event {seq} says it is event {event.get('seq')}: events were reordered")
+            missing = missing_signatures(event, party_keys)
+            if missing:
+                raise IntegrityError(f"custody event {seq} lacks a valid signature by {', '.join(missing)}: it was edited")
+            tree.append_hash(merkle.leaf_hash(leaf))
+            count += 1
+        if count != size:
+            raise IntegrityError(f"the log head says {size} events but {count} are stored: the log was truncated or padded")
+        stored = 0
+        for lv, ix, h in session.execute(select(CustodyNode.level, CustodyNode.index, CustodyNode.hash)):
+            stored += 1
+            if lv >= len(tree.levels) or ix >= len(tree.levels[lv]) or tree.levels[lv][ix] != h:
+                raise IntegrityError(f"tree node {lv}/{ix} does not match the events: an event was edited, inserted or reordered")
+        if stored != sum(len(level) for level in tree.levels):
+            raise IntegrityError("tree nodes are missing: the log was truncated")
+        checkpoints = list(session.scalars(select(CustodyCheckpoint).order_by(CustodyCheckpoint.size)))
+        for cp in checkpoints:
+            _check_checkpoint(cp.note, trusted, tree, size, "stored checkpoint")
+        seen = _check_checkpoint(seen_checkpoint, trusted, tree, size, "the checkpoint given") if seen_checkpoint else None
+        latest = checkpoints[-1].size if checkpoints else 0
+        return {"events": size, "checkpoints": len(checkpoints), "latest_checkpoint": latest,
+                "root": merkle.root(tree.node, size).hex(), "seen_checkpoint": seen, "verified": True}  # fmt: skip
+
+
+def _check_checkpoint(note: str, trusted: VerifyKey, tree: merkle.MemoryTree, size: int, what: str) -> int:
+    cp = open_note(note, trusted, what)
+    if cp.size > size:
+        raise IntegrityError(f"{what} covers {cp.size} events but the log holds {size}: the log was truncated or rolled back")
+    if merkle.root(tree.node, cp.size) != cp.root:
+        raise IntegrityError(f"{what} (size {cp.size}) does not match the log: its history was rewritten or forked")
+    return cp.size

@@ -1,0 +1,250 @@
+"""Sealing a paper, its marking key or an electronic paper into a package: the bank side. One action each.
+
+The documents are rendered in memory and go straight into the encrypted payload: no
+plaintext file is written on the custodian's machine by sealing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from examvault.accounts.service import audit
+from examvault.assembly.models import Paper
+from examvault.assembly.service import paper_by_ref, paper_digest
+from examvault.bank import Bank
+from examvault.crypto import age, shares
+from examvault.crypto.models import Party
+from examvault.crypto.parties import RECEIVES, party
+from examvault.crypto.signing import VerifyKey
+from examvault.custody.service import _checkpoint, institution_signing_key, record
+from examvault.db import utcnow
+from examvault.errors import ConflictError, ValidationError
+from examvault.export import package as fmt
+from examvault.export.document import PaperDocument
+from examvault.export.models import Package
+from examvault.export.service import render_files
+
+
+@dataclass(frozen=True)
+class RoomCopies:
+    site: str
+    room: str
+    copies: int
+
+
+def copies_doc(rooms: list[RoomCopies], spares: int) -> dict[str, Any]:
+    if spares < 0 or any(r.copies < 1 for r in rooms):
+        raise ValidationError("copies per room must be at least 1 and spares at least 0")
+    seen = set()
+    for r in rooms:
+        if (r.site, r.room) in seen:
+            raise ValidationError(f"--copies names {r.site}/{r.room} twice")
+        seen.add((r.site, r.room))
+    return {"rooms": [{"site": r.site, "room": r.room, "copies": r.copies} for r in rooms], "spares": spares,
+            "total": sum(r.copies for r in rooms) + spares}  # fmt: skip
+
+
+def _signed_approvals(session: Session, paper: Paper) -> list[dict[str, Any]]:
+    """The approvals that carry a valid signature, by a registered approver key, over this very paper."""
+    digest = paper_digest(paper)
+    message = fmt.approval_message(paper.code, digest)
+    out, problems = [], []
+    for a in paper.approvals:
+        registered = session.scalars(select(Party).where(Party.name == a.approver, Party.role == "approver")).first()
+        if a.signature is None or registered is None:
+            problems.append(f"{a.approver} approved without a signature (approve again with --sign-key)")
+            continue
+        vk = VerifyKey.parse(registered.verify_key)
+        if a.paper_digest != digest or not vk.verify("approval", message, a.signature):
+            problems.append(f"{a.approver}'s signature is not over the paper as it is now")
+            continue
+        out.append({"approver": a.approver, "verify_key": str(vk), "signature": a.signature})
+    if len({e["verify_key"] for e in out}) < fmt.APPROVALS_NEEDED:
+        raise ConflictError(
+            f"paper {paper.code} needs {fmt.APPROVALS_NEEDED} signed approvals by distinct approvers to be sealed; "
+            + ("; ".join(problems) if problems else f"it has {len(out)}")
+        )
+    return out
+
+
+def _key_json(doc: PaperDocument) -> bytes:
+    """The marking key for machines (scoring imports it): every numbered item's answer as printed on this form."""
+    items = [{"number": i.number, "position": i.position, "type": i.type, "points": i.points, "answer": i.answer}
+             for s in doc.sections for i in s.items if i.number is not None]  # fmt: skip
+    return json.dumps({"paper": doc.code, "form": doc.form, "total_points": doc.total_points, "items": items},
+                      ensure_ascii=False, indent=1).encode()  # fmt: skip
+
+
+def _files_for(kind: str, doc: PaperDocument, rendered: dict[str, bytes]) -> dict[str, bytes]:
+    if kind == "marking-key":
+        files = {n: d for n, d in rendered.items() if "_标准答案及评分标准." in n}
+        files[f"{doc.code}_key.json"] = _key_json(doc)
+        return files
+    return {n: d for n, d in rendered.items() if "_标准答案及评分标准." not in n}
+
+
+def seal_package(
+    bank: Bank,
+    ref: str,
+    *,
+    kind: str,
+    to: list[str],
+    not_before: datetime,
+    expires: datetime,
+    out_dir: Path,
+    rooms: list[RoomCopies] | None = None,
+    spares: int = 0,
+    release: tuple[int, int] | None = None,
+    shares_dir: Path | None = None,
+) -> dict[str, Any]:
+    if kind not in fmt.KINDS:
+        raise ValidationError(f"--kind {kind!r}: kinds are {', '.join(fmt.KINDS)}")
+    if not to:
+        raise ValidationError("name at least one recipient (--to)")
+    if expires <= not_before:
+        raise ValidationError("--expires must be after the package may be opened (--not-before / --exam-end)")
+    if (kind == "electronic") != (release is not None):
+        raise ValidationError("an electronic paper needs --release K-of-N, and only an electronic paper takes it")
+    if release is not None and shares_dir is None:
+        raise ValidationError("--release needs --shares-out DIR for the officers' share files")
+    copies = copies_doc(rooms or [], spares)
+    package_id = uuid.uuid4()
+    # Step 1, on record before anything is decrypted: who seals what, to whom.
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "paper.seal")
+        paper = paper_by_ref(session, ref)
+        if paper.status not in ("approved", "sealed"):
+            raise ConflictError(f"paper {paper.code} is {paper.status}; only an approved paper can be sealed")
+        approvals = _signed_approvals(session, paper)
+        recipients = []
+        for name in dict.fromkeys(to):
+            p = party(session, name, RECEIVES[kind])
+            assert p.age_recipient is not None
+            recipients.append({"party": p.name, "role": p.role, "fingerprint": fmt.fingerprint(p.age_recipient), "recipient": p.age_recipient})
+        version = (session.scalar(select(func.max(Package.version)).where(Package.paper_id == paper.id, Package.kind == kind)) or 0) + 1
+        issuer = institution_signing_key(session, bank.keyring(session))
+        code, form, title = paper.code, paper.form, paper.blueprint.title
+        paper_doc = {"id": str(paper.id), "code": code, "form": form, "title": title, "digest": paper_digest(paper)}
+        audit(session, user, "package.seal", "paper", code, package=str(package_id), kind=kind, version=version, to=[r["party"] for r in recipients])
+    doc, rendered = render_files(bank, code)
+    files = _files_for(kind, doc, rendered)
+    common = {"package_id": str(package_id), "kind": kind, "version": version, "not_before": fmt.utc_text(not_before),
+              "expires": fmt.utc_text(expires), "issuer": issuer.name, "sealed_at": fmt.utc_text(utcnow())}  # fmt: skip
+    public_recipients = [{k: r[k] for k in ("party", "role", "fingerprint")} for r in recipients]
+    release_key = secrets.token_bytes(32) if release else None
+    release_doc = {"threshold": release[0], "shares": release[1]} if release else None
+    manifest = common | {"paper": paper_doc, "recipients": public_recipients, "copies": copies, "approvals": approvals, "release": release_doc}
+    outer = common | {"paper": code, "form": form, "recipients": [{"party": r["party"], "fingerprint": r["fingerprint"]} for r in recipients],
+                      "release": release_doc}  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{code}_{kind}_v{version}.evp"
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with open(partial, "xb") as out:
+            sealed = fmt.seal(out, issuer=issuer, outer=outer, manifest=manifest, files=files,
+                              recipients=[age.Recipient.parse(r["recipient"]) for r in recipients], release_key=release_key)  # fmt: skip
+        share_files = _write_shares(shares_dir, code, package_id, release_key, release) if release_key and release and shares_dir else []
+        # Step 2: the package goes on record, and into the custody log, only once its file exists.
+        with bank.transaction(write=True) as session:
+            user = bank.actor(session, "paper.seal")
+            paper = paper_by_ref(session, code)
+            pkg = Package(id=package_id, paper_id=paper.id, kind=kind, version=version, recipients=public_recipients,
+                          not_before=not_before, expires=expires, copies=copies, files=manifest_files(files),
+                          manifest_sha256=sealed.manifest_sha256, payload_sha256=sealed.payload_sha256, bytes=sealed.bytes,
+                          release=release_doc, created_by=user.username)  # fmt: skip
+            session.add(pkg)
+            if paper.status == "approved" and kind != "marking-key":
+                paper.status = "sealed"
+            session.flush()
+            details = {"kind": kind, "version": version, "to": [r["party"] for r in recipients], "manifest_sha256": sealed.manifest_sha256}
+            record(session, "package.sealed", user.username, paper=code, package=str(package_id), details=details | {"copies": copies["total"]})
+            record(session, "package.exported", user.username, paper=code, package=str(package_id),
+                   details={"file": path.name, "bytes": sealed.bytes, "payload_sha256": sealed.payload_sha256})  # fmt: skip
+            note = _checkpoint(session, bank.keyring(session))
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return {"package": str(package_id), "paper": code, "kind": kind, "version": version, "file": str(path), "bytes": sealed.bytes,
+            "to": [r["party"] for r in recipients], "not_before": common["not_before"], "expires": common["expires"],
+            "copies": copies["total"], "payload_sha256": sealed.payload_sha256, "share_files": [str(p) for p in share_files],
+            "checkpoint": note}  # fmt: skip
+
+
+def manifest_files(files: dict[str, bytes]) -> list[dict[str, Any]]:
+    import hashlib
+
+    return [{"name": n, "bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()]
+
+
+def _write_shares(out_dir: Path, code: str, package_id: uuid.UUID, key: bytes, release: tuple[int, int]) -> list[Path]:
+    threshold, count = release
+    mnemonics = shares.split(key, count, threshold)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, words in enumerate(mnemonics, start=1):
+        path = out_dir / f"{code}_release-share-{i}-of-{count}.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"# examvault release share {i} of {count}, threshold {threshold}, package {package_id} ({code})\n{words}\n")
+        paths.append(path)
+    return paths
+
+
+def list_packages(bank: Bank, paper: str | None = None) -> list[dict[str, Any]]:
+    with bank.transaction() as session:
+        bank.actor(session, "paper.list")
+        q = select(Package, Paper.code).join(Paper, Paper.id == Package.paper_id).order_by(Package.created_at)
+        if paper:
+            q = q.where(Paper.code == paper_by_ref(session, paper).code)
+        return [{"package": str(p.id), "paper": code, "kind": p.kind, "version": p.version, "to": [r["party"] for r in p.recipients],
+                 "not_before": fmt.utc_text(p.not_before), "expires": fmt.utc_text(p.expires), "bytes": p.bytes,
+                 "copies": p.copies.get("total", 0), "created_by": p.created_by, "created_at": p.created_at.isoformat()}
+                for p, code in session.execute(q)]  # fmt: skip
+
+
+def release_package(bank: Bank, path: Path, share_texts: list[shares.ShareText], out_dir: Path, *, now: datetime | None = None) -> dict[str, Any]:
+    """Open an electronic paper with K officers' shares. Every share presented goes into the custody log first,
+    in its own transaction, so an attempt that fails is on record too."""
+    from shamir_mnemonic import MnemonicError
+    from shamir_mnemonic.share import Share
+
+    from examvault.custody.service import institution_verify_key
+    from examvault.export.recipient import _read, write_files
+
+    data = _read(path, "package")
+    with bank.transaction() as session:
+        bank.actor(session, "package.release")
+        trusted = institution_verify_key(session)
+    outer = fmt.verify(data, trusted)
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "package.release")
+        for item in share_texts:
+            try:
+                share = Share.from_mnemonic(shares.mnemonic_of(item.text))
+                facts: dict[str, Any] = {"share": share.index + 1, "set": share.identifier, "well_formed": True}
+            except MnemonicError:
+                facts = {"share": None, "well_formed": False}
+            record(session, "release.share-presented", user.username, paper=outer.doc["paper"], package=outer.package_id,
+                   details=facts | {"file": Path(item.label).name})  # fmt: skip
+        audit(session, user, "package.release.attempt", "package", outer.package_id, shares=len(share_texts))
+    fmt.check_window(outer.doc, now or utcnow())
+    key = shares.combine(share_texts, purpose="release this package")
+    opened = fmt.open_package(data, trusted=trusted, now=now or utcnow(), release_key=key)
+    files = write_files(opened, out_dir)
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "package.release")
+        record(session, "release.opened", user.username, paper=outer.doc["paper"], package=outer.package_id,
+               details={"shares": len(share_texts), "out": str(out_dir)})  # fmt: skip
+        _checkpoint(session, bank.keyring(session))
+    return {"package": outer.package_id, "paper": outer.doc["paper"], "released": True, "files": files}

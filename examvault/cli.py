@@ -1214,16 +1214,16 @@ def custody_proof(state: State, seq: int, out_path: Path) -> None:
 
 
 @custody.command("consistency")
-@click.argument("old_size", type=click.IntRange(0))
-@click.option("--new", "new_size", type=click.IntRange(0), help="Default: the latest checkpoint.")
+@click.argument("seen", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="CHECKPOINT_FILE")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @pass_state
-def custody_consistency(state: State, old_size: int, new_size: int | None, out_path: Path) -> None:
-    """A consistency proof between two checkpoints: the later log extends the earlier one."""
+def custody_consistency(state: State, seen: Path, out_path: Path) -> None:
+    """A consistency proof from a checkpoint saved earlier to the latest one: the log only grew."""
     from examvault.custody.service import consistency_proof
 
-    _write_json(out_path, consistency_proof(state.bank, old_size, new_size))
-    err.print(f"consistency proof {old_size} → {new_size or 'latest'}: {out_path}")
+    doc = consistency_proof(state.bank, seen.read_text("utf-8"))
+    _write_json(out_path, doc)
+    err.print(f"consistency proof to the latest checkpoint: {out_path}")
 
 
 @custody.command("verify")

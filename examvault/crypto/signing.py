@@ -83,7 +83,7 @@ class VerifyKey:
         if len(raw) != 33 or raw[:1] != _ED25519:
             raise ValidationError(f"{what} is not an Ed25519 signed-note verifier key")
         vk = cls(parts[0], raw[1:])
-        if vk.key_id != parts[1].lower():
+        if vk.key_id != parts[1]:
             raise ValidationError(f"{what}: its key id does not match its name and key")
         return vk
 

@@ -106,7 +106,7 @@ def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, pat
     if not 0 <= old <= new:
         return False
     if old == 0:
-        return not path and (new > 0 or hmac.compare_digest(new_root, EMPTY_ROOT))
+        return not path and hmac.compare_digest(old_root, EMPTY_ROOT) and (new > 0 or hmac.compare_digest(new_root, EMPTY_ROOT))
     if old == new:
         return not path and hmac.compare_digest(old_root, new_root)
     if not path:

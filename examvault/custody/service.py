@@ -145,6 +145,8 @@ def append_statement(bank: Bank, text: str, what: str, *, receipt: bool = False)
         rule = EVENT_TYPES[event["type"]]
         if rule.by != "party":
             raise ValidationError(f"{what}: {event['type']} events are recorded by the bank, not brought in as statements")
+        if rule.handover and not (isinstance(event.get("counterpart"), str) and event["counterpart"]):
+            raise ValidationError(f"{what}: {event['type']} is a handover: it must name its counterpart")
         if receipt and event["type"] != "printer.received":
             raise ValidationError(f"{what} is a {event['type']} statement, not a receipt")
         signers = [event["actor"]] + ([event["counterpart"]] if rule.handover else [])
@@ -263,6 +265,7 @@ def _checkpoint(session: Session, keyring: Keyring) -> str:
 def checkpoint(bank: Bank) -> str:
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "custody.append")
+        session.get(CustodyHead, 1, with_for_update=True)  # one signer per size: concurrent checkpoints wait
         note = _checkpoint(session, bank.keyring(session))
         audit(session, user, "custody.checkpoint", "custody", str(_size(session)))
         return note
@@ -306,15 +309,16 @@ def inclusion_proof(bank: Bank, seq: int) -> dict[str, Any]:
         return inclusion_doc(event.leaf, seq, cp.size, path, cp.note)
 
 
-def consistency_proof(bank: Bank, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+def consistency_proof(bank: Bank, seen_note: str) -> dict[str, Any]:
+    """Prove to whoever saved `seen_note` (a checkpoint they were given earlier) that today's log extends it."""
     with bank.transaction() as session:
         bank.actor(session, "custody.read")
-        old = _latest_checkpoint(session, old_size)
-        new = _latest_checkpoint(session, new_size)
+        old = open_note(seen_note, institution_verify_key(session), "the checkpoint given")
+        new = _latest_checkpoint(session)
         if new.size < old.size:
-            raise ValidationError(f"checkpoint {new.size} is older than {old.size}")
+            raise IntegrityError(f"the checkpoint given covers {old.size} events but the latest one only {new.size}: the log was rolled back")
         path = _prefetched(session, lambda node: merkle.consistency_path(node, old.size, new.size))
-        return consistency_doc(old.note, new.note, path)
+        return consistency_doc(seen_note, new.note, path)
 
 
 def verify_log(bank: Bank, *, seen_checkpoint: str | None = None) -> dict[str, Any]:

@@ -185,7 +185,10 @@ def verify(data: bytes | memoryview, trusted: VerifyKey) -> Outer:
     payload_sha = hashlib.sha256(payload).digest()
     if not trusted.verify_raw(_outer_message(prefix, payload_sha), sig.body):
         raise PackageRejected("the outer signature does not verify: the package was altered, truncated or re-addressed")
-    outer_stanza = header.stanza(OUTER_STANZA)
+    try:
+        outer_stanza = header.stanza(OUTER_STANZA)
+    except age.AgeError as exc:
+        raise PackageRejected(str(exc)) from None
     if outer_stanza is None:
         raise PackageRejected("the package has no outer header")
     try:
@@ -227,10 +230,16 @@ class Opened:
 
 def file_key_for(outer: Outer, identities: list[age.Identity] | None, release_key: bytes | None) -> tuple[bytes, str | None]:
     if release_key is not None:
-        stanza = outer.header.stanza(RELEASE_STANZA)
+        try:
+            stanza = outer.header.stanza(RELEASE_STANZA)
+        except age.AgeError as exc:
+            raise PackageRejected(str(exc)) from None
         if stanza is None:
             raise PackageRejected(f"package {outer.package_id} is not an electronic paper: it has no release key")
-        return age.unwrap_with_key(release_key, outer.package_id.encode(), RELEASE_LABEL, stanza.body), None
+        try:
+            return age.unwrap_with_key(release_key, outer.package_id.encode(), RELEASE_LABEL, stanza.body), None
+        except age.AgeError as exc:
+            raise PackageRejected(str(exc)) from None
     for identity in identities or []:
         try:
             return age.x25519_file_key(outer.header, [identity]), fingerprint(identity.recipient())
@@ -318,7 +327,9 @@ def _untar(plain: bytes) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(plain), mode="r:") as tar:
-            for member in tar:
+            for n, member in enumerate(tar):
+                if (n < 2) != (member.name in (MANIFEST_NAME, SIGNATURE_NAME)):
+                    raise PackageRejected(f"the package's archive does not start with {MANIFEST_NAME} and {SIGNATURE_NAME}")
                 if not member.isfile():
                     raise PackageRejected(f"the package holds {member.name!r}, which is not a plain file")
                 if member.name in out:

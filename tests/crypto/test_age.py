@@ -436,3 +436,12 @@ def test_x25519_stanza_with_wrong_body_length_is_an_error() -> None:
     data = age.encode_header([bad], file_key) + b"".join(age.encrypt_payload(file_key, [b"p"]))
     with pytest.raises(AgeError):
         age.decrypt(data, [ID_A])
+
+
+def test_low_order_share_is_an_error() -> None:
+    """An all-zero X25519 share gives an all-zero shared secret, which age refuses."""
+    file_key = os.urandom(16)
+    bad = Stanza("X25519", (age.b64encode(bytes(32)),), os.urandom(32))
+    data = age.encode_header([bad], file_key) + b"".join(age.encrypt_payload(file_key, [b"p"]))
+    with pytest.raises(AgeError, match="invalid X25519"):
+        age.decrypt(data, [ID_A])

@@ -101,7 +101,7 @@ def test_domain_separated_hashes() -> None:
     assert leaf_hash(b"") == _sha(b"\x00") == bytes.fromhex("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
     a, b = leaf_hash(b"a"), leaf_hash(b"b")
     assert node_hash(a, b) == _sha(b"\x01" + a + b)
-    assert EMPTY_ROOT == _sha(b"")
+    assert _sha(b"") == EMPTY_ROOT
 
 
 def test_leaf_and_node_are_domain_separated() -> None:
@@ -264,7 +264,17 @@ def test_consistency_from_the_empty_tree() -> None:
     assert not verify_consistency(-1, 2, EMPTY_ROOT, _root(tree, 2), [])
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: with old size 0 the old root is not compared with EMPTY_ROOT")
 def test_consistency_from_size_zero_checks_the_old_root() -> None:
     tree = _tree([b"a", b"b"])
     assert not verify_consistency(0, 2, b"\xff" * 32, _root(tree, 2), [])
+
+
+def test_a_path_too_short_for_the_claimed_size_fails() -> None:
+    """The final `sn == 0` checks: a proof for a 2-leaf tree, claimed for 3 leaves with the same root."""
+    tree = _tree([b"a", b"b", b"c"])
+    r1, r2 = _root(tree, 1), _root(tree, 2)
+    assert verify_inclusion(b"a", 0, 2, [leaf_hash(b"b")], r2)
+    assert not verify_inclusion(b"a", 0, 3, [leaf_hash(b"b")], r2)
+    path = consistency_path(tree.node, 1, 2)
+    assert verify_consistency(1, 2, r1, r2, path)
+    assert not verify_consistency(1, 3, r1, r2, path)

@@ -79,6 +79,17 @@ def test_unknown_signature_lines_are_ignored() -> None:
         open_note(note.rsplit("\n\n", 1)[0] + "\n\n" + other + garbage, KEY.verify_key)
 
 
+def test_a_bad_signature_by_the_trusted_key_is_not_outvoted() -> None:
+    """A line with the trusted name and key id that does not verify rejects the note, as in Go's note.Open."""
+    note = CP.sign(KEY)
+    body, good = note.rsplit("\n\n", 1)
+    raw = key_id(KEY.name, KEY.verify_key.public) + os.urandom(64)
+    bad = f"{DASH}{KEY.name} {base64.b64encode(raw).decode()}\n"
+    for lines in (bad + good, good + bad):
+        with pytest.raises(IntegrityError):
+            open_note(f"{body}\n\n{lines}", KEY.verify_key)
+
+
 def test_malformed_notes() -> None:
     note = CP.sign(KEY)
     body, sig = note.rsplit("\n\n", 1)

@@ -15,7 +15,13 @@ from examvault.bank import Bank
 from examvault.crypto.parties import add_party, new_keys
 from examvault.crypto.signing import SigningKey, VerifyKey
 from examvault.custody.proofs import verify_doc
-from examvault.custody.service import append_statement, checkpoint, inclusion_proof, institution_key, verify_log
+from examvault.custody.service import (
+    append_statement,
+    checkpoint,
+    inclusion_proof,
+    institution_key,
+    verify_log,
+)
 from examvault.db import utcnow
 from examvault.errors import ExamvaultError
 from examvault.export.recipient import open_file, receipt, verify_file

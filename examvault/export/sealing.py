@@ -85,12 +85,13 @@ def _key_json(doc: PaperDocument) -> bytes:
                       ensure_ascii=False, indent=1).encode()  # fmt: skip
 
 
-def _files_for(kind: str, doc: PaperDocument, rendered: dict[str, bytes]) -> dict[str, bytes]:
+def _files_for(bank: Bank, code: str, kind: str) -> dict[str, bytes]:
+    """Rendered in memory: the paper and its answer sheet for printers and sites; the key documents for examiners."""
     if kind == "marking-key":
-        files = {n: d for n, d in rendered.items() if "_标准答案及评分标准." in n}
+        doc, files = render_files(bank, code, parts=("key",))
         files[f"{doc.code}_key.json"] = _key_json(doc)
         return files
-    return {n: d for n, d in rendered.items() if "_标准答案及评分标准." not in n}
+    return render_files(bank, code, parts=("paper", "sheet"))[1]
 
 
 def seal_package(
@@ -136,8 +137,7 @@ def seal_package(
         code, form, title = paper.code, paper.form, paper.blueprint.title
         paper_doc = {"id": str(paper.id), "code": code, "form": form, "title": title, "digest": paper_digest(paper)}
         audit(session, user, "package.seal", "paper", code, package=str(package_id), kind=kind, version=version, to=[r["party"] for r in recipients])
-    doc, rendered = render_files(bank, code)
-    files = _files_for(kind, doc, rendered)
+    files = _files_for(bank, code, kind)
     common = {"package_id": str(package_id), "kind": kind, "version": version, "not_before": fmt.utc_text(not_before),
               "expires": fmt.utc_text(expires), "issuer": issuer.name, "sealed_at": fmt.utc_text(utcnow())}  # fmt: skip
     public_recipients = [{k: r[k] for k in ("party", "role", "fingerprint")} for r in recipients]

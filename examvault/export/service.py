@@ -73,7 +73,11 @@ def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...
     return {"paper": doc.code, "draft": doc.draft, "files": written}
 
 
-def render_files(bank: Bank, ref: str, *, formats: tuple[str, ...] = FORMATS, serial: str = "") -> tuple[PaperDocument, dict[str, bytes]]:
+PARTS = ("paper", "key", "sheet")  # the 试卷, the 标准答案及评分标准, the 答题卡 with its bubble map
+
+
+def render_files(bank: Bank, ref: str, *, formats: tuple[str, ...] = FORMATS, serial: str = "",
+                 parts: tuple[str, ...] = PARTS) -> tuple[PaperDocument, dict[str, bytes]]:  # fmt: skip
     """The paper's documents in memory, by file name. The caller has put the rendering on record."""
     from examvault.export.answer_sheet import render_answer_sheet
     from examvault.export.paper_docx import render_key_docx, render_paper_docx
@@ -86,9 +90,11 @@ def render_files(bank: Bank, ref: str, *, formats: tuple[str, ...] = FORMATS, se
     files: dict[str, bytes] = {}
     for fmt in formats:
         paper_renderer, key_renderer = renderers[fmt]
-        files[f"{doc.code}_试卷.{fmt}"] = paper_renderer(doc)
-        files[f"{doc.code}_标准答案及评分标准.{fmt}"] = key_renderer(doc)
-        if fmt == "pdf":  # the answer sheet is for printing only, with its bubble map beside it
+        if "paper" in parts:
+            files[f"{doc.code}_试卷.{fmt}"] = paper_renderer(doc)
+        if "key" in parts:
+            files[f"{doc.code}_标准答案及评分标准.{fmt}"] = key_renderer(doc)
+        if fmt == "pdf" and "sheet" in parts:  # the answer sheet is for printing only, with its bubble map beside it
             sheet, layout = render_answer_sheet(doc)
             files[f"{doc.code}_答题卡.pdf"] = sheet
             files[f"{doc.code}_答题卡.json"] = json.dumps(layout, ensure_ascii=False, indent=1).encode()

@@ -75,6 +75,7 @@ def institution_key(bank: Bank) -> str:
     """The verifier key that printers, examiners, couriers and auditors trust."""
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "custody.read")
+        session.get(CustodyHead, 1, with_for_update=True)  # concurrent first calls make one key, not two
         created = session.get(InstitutionKey, 1) is None
         key = institution_signing_key(session, bank.keyring(session))
         if created:
@@ -339,7 +340,7 @@ def verify_log(bank: Bank, *, seen_checkpoint: str | None = None) -> dict[str, A
                 raise IntegrityError(f"custody event {seq} is not valid JSON: it was edited") from None
             if event.get("seq") != seq:
                 raise IntegrityError(f"custody event {seq} says it is event {event.get('seq')}: events were reordered")
-            missing = []
+            missing = missing_signatures(event, party_keys)
             if missing:
                 raise IntegrityError(f"custody event {seq} lacks a valid signature by {', '.join(missing)}: it was edited")
             tree.append_hash(merkle.leaf_hash(leaf))

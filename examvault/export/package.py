@@ -8,7 +8,6 @@ the header and the ciphertext. Inside, a tar holds the signed manifest and the f
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tarfile
@@ -263,7 +262,7 @@ def open_package(
     file_key, mine = file_key_for(outer, identities, release_key)
     try:
         age.check_mac(outer.header, file_key)
-        plain = b"".join(age.decrypt_payload(file_key, outer.payload))
+        plain = age.decrypt_payload_all(file_key, outer.payload)
     except age.AgeError as exc:
         raise PackageRejected(str(exc)) from None
     members = _untar(plain)
@@ -323,10 +322,31 @@ def check_approvals(manifest: Mapping[str, Any]) -> None:
         )
 
 
-def _untar(plain: bytes) -> dict[str, bytes]:
+class _ViewReader:
+    """The read/seek/tell tarfile needs, over a buffer, without copying it into a BytesIO."""
+
+    def __init__(self, view: memoryview) -> None:
+        self.view, self.pos = view, 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.view) if size is None or size < 0 else min(len(self.view), self.pos + size)
+        out = bytes(self.view[self.pos : end])
+        self.pos = max(self.pos, end)
+        return out
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        self.pos = max(0, pos + (0, self.pos, len(self.view))[whence])
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+
+def _untar(plain: bytes | bytearray) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
+    view = memoryview(plain)
     try:
-        with tarfile.open(fileobj=io.BytesIO(plain), mode="r:") as tar:
+        with tarfile.open(fileobj=_ViewReader(view), mode="r:") as tar:  # type: ignore[arg-type]
             for n, member in enumerate(tar):
                 if (n < 2) != (member.name in (MANIFEST_NAME, SIGNATURE_NAME)):
                     raise PackageRejected(f"the package's archive does not start with {MANIFEST_NAME} and {SIGNATURE_NAME}")
@@ -339,9 +359,10 @@ def _untar(plain: bytes) -> dict[str, bytes]:
                         check_file_name(member.name)
                     except ValidationError as exc:
                         raise PackageRejected(str(exc)) from None
-                reader = tar.extractfile(member)
-                assert reader is not None
-                out[member.name] = reader.read()
+                end = member.offset_data + member.size
+                if end > len(view):
+                    raise PackageRejected("the package's contents are not a valid archive")
+                out[member.name] = bytes(view[member.offset_data : end])  # the one copy; the buffer itself is not kept
     except tarfile.TarError:
         raise PackageRejected("the package's contents are not a valid archive") from None
     return out

@@ -1249,8 +1249,9 @@ def custody_verify(state: State, proof: Path | None, trust: Path | None, seen: P
         return _show(r, as_json, f"verified: {line}")
     from examvault.custody.service import verify_log
 
-    r = verify_log(state.bank, seen_checkpoint=seen.read_text("utf-8") if seen else None)
-    _show(r, as_json, f"custody log verified: {r['events']} events, {r['checkpoints']} checkpoints (latest {r['latest_checkpoint']}), root {r['root'][:16]}…")
+    r = verify_log(state.bank, seen_checkpoint=seen.read_text("utf-8") if seen else None, trusted=_trusted(trust) if trust else None)
+    _show(r, as_json, f"custody log verified: {r['events']} events, {r['checkpoints']} checkpoints (latest {r['latest_checkpoint']}), root {r['root'][:16]}…"
+                      + (f"; {r['not_yet_checkpointed']} events newer than the latest checkpoint" if r["not_yet_checkpointed"] else ""))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,7 @@ import binascii
 import hmac
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -336,18 +336,26 @@ def decrypt_payload(file_key: bytes, payload: memoryview | bytes) -> Iterator[by
         counter += 1
 
 
-def decrypt_payload_all(file_key: bytes, payload: memoryview | bytes) -> bytearray:
-    """The whole plaintext in one buffer, each chunk decrypted in place (no chunk objects, no join).
+def plaintext_length(payload_length: int) -> int:
+    """How many bytes a payload of this length decrypts to (nonce, then chunks of CHUNK + TAG)."""
+    size = CHUNK + TAG
+    n_chunks = -(-(payload_length - 16) // size)
+    if payload_length < 16 + TAG or payload_length - 16 - (n_chunks - 1) * size < TAG:
+        raise AgeError("the age payload is truncated")
+    return payload_length - 16 - n_chunks * TAG
 
-    The same checks as decrypt_payload; on any failure the buffer is dropped, never returned."""
+
+def decrypt_payload_into(file_key: bytes, payload: memoryview | bytes, out: bytearray,
+                         progress: Callable[[int], None] | None = None) -> None:  # fmt: skip
+    """Decrypt every chunk in place into `out` (plaintext_length bytes), calling `progress(bytes done)` after each.
+
+    The same checks as decrypt_payload. On a failure part of `out` holds plaintext that was
+    authentic up to that chunk; the caller drops it."""
     view = memoryview(payload)
-    if len(view) < 16 + TAG or not hasattr(ChaCha20Poly1305, "decrypt_into"):
-        return bytearray().join(decrypt_payload(file_key, view))
+    if len(out) != plaintext_length(len(view)):
+        raise ValueError("the output buffer does not fit the payload")
     size = CHUNK + TAG
     n_chunks = -(-(len(view) - 16) // size)
-    if len(view) - 16 - (n_chunks - 1) * size < TAG:
-        raise AgeError("the age payload is truncated")
-    out = bytearray(len(view) - 16 - n_chunks * TAG)
     aead = _payload_aead(file_key, bytes(view[:16]))
     with memoryview(out) as dest:
         pos, at = 16, 0
@@ -364,6 +372,14 @@ def decrypt_payload_all(file_key: bytes, payload: memoryview | bytes) -> bytearr
                 raise AgeError("the age payload ends with an empty chunk after a full one")
             pos += size
             at += len(piece) - TAG
+            if progress is not None:
+                progress(at)
+
+
+def decrypt_payload_all(file_key: bytes, payload: memoryview | bytes) -> bytearray:
+    """The whole plaintext in one buffer, decrypted in place (no chunk objects, no join)."""
+    out = bytearray(plaintext_length(len(payload)))
+    decrypt_payload_into(file_key, payload, out)
     return out
 
 

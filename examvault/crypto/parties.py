@@ -56,6 +56,8 @@ def _summary(p: Party) -> dict[str, Any]:
 def add_party(bank: Bank, name: str, role: str, *, recipient: str | None, verify_key: str, display_name: str = "") -> dict[str, Any]:
     if role not in PARTY_ROLES:
         raise ValidationError(f"--role {role!r}: roles are {', '.join(PARTY_ROLES)}")
+    if name.startswith("examvault-"):
+        raise ValidationError(f"party name {name!r}: names starting with 'examvault-' are the institution's")
     vk = VerifyKey.parse(verify_key, "--verify-key")
     if vk.name != name:
         raise ValidationError(f"the verifier key is for {vk.name!r}, not {name!r}: register the party under the name its keys were made for")

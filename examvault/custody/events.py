@@ -63,6 +63,8 @@ def new_event(
     rule = event_type(type_)
     if rule.handover and not counterpart:
         raise ValidationError(f"{type_} is a handover: name the counterpart (--counterpart)")
+    if counterpart is not None and counterpart == actor:
+        raise ValidationError("the counterpart of a handover must be another party than the actor")
     details = dict(details or {})
     if rule.copies and not isinstance(details.get("copies"), int):
         raise ValidationError(f"{type_} records a copy count: give --copies")
@@ -99,24 +101,41 @@ def parse_statement(text: str, what: str) -> dict[str, Any]:
         datetime.strptime(doc["at"], "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         raise ValidationError(f"{what}: 'id' must be a UUID and 'at' a UTC time (YYYY-MM-DDTHH:MM:SSZ)") from None
-    event_type(doc["type"])
+    rule = event_type(doc["type"])
     if not isinstance(doc.get("signatures", []), list) or not isinstance(doc.get("details", {}), dict):
         raise ValidationError(f"{what}: 'signatures' must be a list and 'details' an object")
+    for field, limit in (("actor", 80), ("counterpart", 80), ("paper", 60), ("package", 36)):
+        value = doc.get(field)
+        if value is not None and (not isinstance(value, str) or not value or len(value) > limit):
+            raise ValidationError(f"{what}: field {field!r} must be text of at most {limit} characters")
+    if doc.get("package") is not None:
+        try:
+            uuid.UUID(doc["package"])
+        except ValueError:
+            raise ValidationError(f"{what}: 'package' must be a package id (a UUID)") from None
+    if rule.handover and not doc.get("counterpart"):
+        raise ValidationError(f"{what}: {doc['type']} is a handover and must name its counterpart")
+    if doc.get("counterpart") is not None and doc["counterpart"] == doc["actor"]:
+        raise ValidationError(f"{what}: the counterpart of a handover must be another party than the actor")
+    copies = doc.get("details", {}).get("copies")
+    if rule.copies and (not isinstance(copies, int) or isinstance(copies, bool) or copies < 0):
+        raise ValidationError(f"{what}: {doc['type']} must record a copy count (details.copies, a whole number)")
     return doc
 
 
-def required_signers(event: Mapping[str, Any]) -> list[str]:
+def required_signers(event: Mapping[str, Any], institution: str | None) -> list[str]:
+    """Party events: the actor, and for a handover the counterpart. Bank events: the institution."""
     rule = event_type(str(event["type"]))
     if rule.by != "party":
-        return []
+        return [institution] if institution else []
     return [str(event["actor"])] + ([str(event["counterpart"])] if rule.handover else [])
 
 
-def missing_signatures(event: Mapping[str, Any], keys: Mapping[str, VerifyKey]) -> list[str]:
+def missing_signatures(event: Mapping[str, Any], keys: Mapping[str, VerifyKey], institution: str | None = None) -> list[str]:
     """Required signers whose valid signature the event lacks."""
     message = signed_bytes(event)
     missing = []
-    for name in required_signers(event):
+    for name in required_signers(event, institution):
         key = keys.get(name)
         if key is None or not any(key.verify("custody-event", message, s) for s in event.get("signatures", [])):
             missing.append(name)

@@ -21,7 +21,7 @@ from examvault.crypto.models import BankMeta, Party
 from examvault.crypto.records import open_fields, seal_fields
 from examvault.crypto.signing import SigningKey, VerifyKey, canonical_json
 from examvault.custody import merkle
-from examvault.custody.events import EVENT_TYPES, missing_signatures, parse_statement
+from examvault.custody.events import EVENT_TYPES, missing_signatures, new_event, parse_statement, signed_bytes
 from examvault.custody.models import (
     INSTITUTION_KEY,
     CustodyCheckpoint,
@@ -58,6 +58,9 @@ def institution_signing_key(session: Session, keyring: Keyring) -> SigningKey:
     """Open the key (making it the first time): it never leaves memory unsealed."""
     row = session.get(InstitutionKey, 1)
     if row is None:
+        session.get(CustodyHead, 1, with_for_update=True)  # two first uses at once make one key
+        row = session.get(InstitutionKey, 1, populate_existing=True)
+    if row is None:
         key = SigningKey.generate(institution_name(session))
         values = seal_fields(keyring, INSTITUTION_KEY, "1", 1, {"seed": key.seed})
         session.add(InstitutionKey(id=1, version=1, verify_key=str(key.verify_key), **values))
@@ -75,7 +78,6 @@ def institution_key(bank: Bank) -> str:
     """The verifier key that printers, examiners, couriers and auditors trust."""
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "custody.read")
-        session.get(CustodyHead, 1, with_for_update=True)  # concurrent first calls make one key, not two
         created = session.get(InstitutionKey, 1) is None
         key = institution_signing_key(session, bank.keyring(session))
         if created:
@@ -126,11 +128,14 @@ def _append(session: Session, events: Iterable[dict[str, Any]]) -> list[int]:
     return seqs
 
 
-def record(session: Session, type_: str, actor: str, **fields: Any) -> int:
-    """An event the bank records in the same transaction as the action it records."""
-    from examvault.custody.events import new_event
+def record(bank: Bank, session: Session, type_: str, actor: str, **fields: Any) -> int:
+    """An event the bank records, in the same transaction as the action it records, signed by the institution.
 
-    return _append(session, [new_event(type_, actor, **fields)])[0]
+    Signing needs the bank unlocked: whoever can write the database but not unlock it cannot
+    forge an event that `custody verify` accepts."""
+    key = institution_signing_key(session, bank.keyring(session))
+    event = new_event(type_, actor, **fields)
+    return _append(session, [event | {"signatures": [key.sign("custody-event", signed_bytes(event))]}])[0]
 
 
 def _parties(session: Session, names: Iterable[str]) -> dict[str, VerifyKey]:
@@ -194,7 +199,7 @@ def append_bank_event(bank: Bank, type_: str, *, paper: str | None = None, packa
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "custody.append")
         code = paper_by_ref(session, paper).code if paper else None
-        seq = record(session, type_, user.username, paper=code, package=package, details=details)
+        seq = record(bank, session, type_, user.username, paper=code, package=package, details=details)
         audit(session, user, "custody.append", "custody", str(seq), type=type_)
         return {"seq": seq, "type": type_, "checkpoint": _checkpoint(session, bank.keyring(session))}
 
@@ -322,15 +327,21 @@ def consistency_proof(bank: Bank, seen_note: str) -> dict[str, Any]:
         return consistency_doc(seen_note, new.note, path)
 
 
-def verify_log(bank: Bank, *, seen_checkpoint: str | None = None) -> dict[str, Any]:
-    """Everything the bank can check about its own log; raises on the first thing that does not hold."""
+def verify_log(bank: Bank, *, seen_checkpoint: str | None = None, trusted: VerifyKey | None = None) -> dict[str, Any]:
+    """Everything the bank can check about its own log; raises on the first thing that does not hold.
+
+    `trusted` is the institution's verifier key as the caller holds it: without it, the key
+    stored in the bank is taken, and a swapped key would go unnoticed."""
     with bank.transaction() as session:
         bank.actor(session, "custody.read")
-        trusted = institution_verify_key(session)
+        stored_key = institution_verify_key(session)
+        if trusted is not None and str(trusted) != str(stored_key):
+            raise IntegrityError("the institution key stored in the bank is not the one you trust: it was replaced")
+        trusted = trusted or stored_key
         size = _size(session)
         tree = merkle.MemoryTree()
         count = 0
-        party_keys = {p.name: VerifyKey.parse(p.verify_key) for p in session.scalars(select(Party))}
+        party_keys = {p.name: VerifyKey.parse(p.verify_key) for p in session.scalars(select(Party))} | {trusted.name: trusted}
         for seq, leaf in session.execute(select(CustodyEvent.seq, CustodyEvent.leaf).order_by(CustodyEvent.seq)):
             if seq != count:
                 raise IntegrityError(f"custody event {count} is missing (the log jumps to {seq}): an event was deleted")
@@ -340,7 +351,7 @@ def verify_log(bank: Bank, *, seen_checkpoint: str | None = None) -> dict[str, A
                 raise IntegrityError(f"custody event {seq} is not valid JSON: it was edited") from None
             if event.get("seq") != seq:
                 raise IntegrityError(f"custody event {seq} says it is event {event.get('seq')}: events were reordered")
-            missing = missing_signatures(event, party_keys)
+            missing = missing_signatures(event, party_keys, trusted.name)
             if missing:
                 raise IntegrityError(f"custody event {seq} lacks a valid signature by {', '.join(missing)}: it was edited")
             tree.append_hash(merkle.leaf_hash(leaf))
@@ -356,10 +367,11 @@ def verify_log(bank: Bank, *, seen_checkpoint: str | None = None) -> dict[str, A
             raise IntegrityError("tree nodes are missing: the log was truncated")
         checkpoints = list(session.scalars(select(CustodyCheckpoint).order_by(CustodyCheckpoint.size)))
         for cp in checkpoints:
-            _check_checkpoint(cp.note, trusted, tree, size, "stored checkpoint")
+            if _check_checkpoint(cp.note, trusted, tree, size, f"stored checkpoint {cp.size}") != cp.size or open_note(cp.note, trusted).root != cp.root:
+                raise IntegrityError(f"stored checkpoint {cp.size} holds the note of another tree: checkpoints were swapped")
         seen = _check_checkpoint(seen_checkpoint, trusted, tree, size, "the checkpoint given") if seen_checkpoint else None
         latest = checkpoints[-1].size if checkpoints else 0
-        return {"events": size, "checkpoints": len(checkpoints), "latest_checkpoint": latest,
+        return {"events": size, "checkpoints": len(checkpoints), "latest_checkpoint": latest, "not_yet_checkpointed": size - latest,
                 "root": merkle.root(tree.node, size).hex(), "seen_checkpoint": seen, "verified": True}  # fmt: skip
 
 

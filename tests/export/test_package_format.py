@@ -143,7 +143,7 @@ def plaintext(data: bytes, identity: Identity = PRINTER) -> bytes:
 
 
 def tar_of(members: list[tuple[str, bytes]]) -> bytes:
-    return b"".join(bytes(x) for x in pkg._tar(members))
+    return b"".join(bytes(x) for name, data in members for x in pkg._tar_member(name, data)) + bytes(1024)
 
 
 def rejected(fn: Callable[[], Any], match: str | None = None) -> ExamvaultError:
@@ -197,7 +197,7 @@ def test_layout_follows_the_spec(small: bytes) -> None:
 def test_tar_layout(small: bytes) -> None:
     with tarfile.open(fileobj=io.BytesIO(plaintext(small)), mode="r:") as tar:
         members = tar.getmembers()
-        assert [m.name for m in members] == ["manifest.json", "manifest.sig", *SMALL_FILES]
+        assert [m.name for m in members] == [*SMALL_FILES, "manifest.json", "manifest.sig"]
         assert all(m.isfile() and m.mtime == 0 and m.mode == 0o644 and m.uid == 0 and m.gid == 0 for m in members)
         inner = json.loads(tar.extractfile("manifest.sig").read())
         manifest = tar.extractfile("manifest.json").read()
@@ -214,7 +214,7 @@ def test_reference_age_opens_the_package(tmp_path: Path, small: bytes) -> None:
     )
     assert done.returncode == 0, done.stderr.decode()
     with tarfile.open(fileobj=io.BytesIO(done.stdout), mode="r:") as tar:
-        assert tar.getnames() == ["manifest.json", "manifest.sig", *SMALL_FILES]
+        assert tar.getnames() == [*SMALL_FILES, "manifest.json", "manifest.sig"]
         for name, data in SMALL_FILES.items():
             assert tar.extractfile(name).read() == data
 
@@ -461,13 +461,15 @@ def _members(data: bytes) -> list[tuple[str, bytes]]:
 def test_contents_must_match_the_manifest(small: bytes) -> None:
     members = _members(small)
     assert open_(seal_plain(small, tar_of(members))).files == SMALL_FILES  # control
+    files, signed = members[:-2], members[-2:]  # the files, then manifest.json and manifest.sig
     cases = {
-        "unlisted file": [*members, ("extra.txt", b"x")],
-        "missing file": members[:-1],
-        "altered file": [*members[:-1], (members[-1][0], members[-1][1] + b"!")],
-        "duplicate file": [*members, members[-1]],
-        "no signature": [members[0], *members[2:]],
-        "path": [*members, ("../escape.txt", b"x")],
+        "unlisted file": [*files, ("extra.txt", b"x"), *signed],
+        "missing file": [*files[1:], *signed],
+        "altered file": [(files[0][0], files[0][1] + b"!"), *files[1:], *signed],
+        "duplicate file": [files[0], *files, *signed],
+        "no signature": members[:-1],
+        "manifest first": [*signed, *files],
+        "path": [("../escape.txt", b"x"), *members],
         "not a tar": None,
     }
     for what, content in cases.items():
@@ -478,21 +480,22 @@ def test_contents_must_match_the_manifest(small: bytes) -> None:
 
 def test_manifest_must_be_the_one_the_outer_header_names(small: bytes) -> None:
     members = _members(small)
-    manifest = json.loads(members[0][1])
+    files, (manifest_member, sig_member) = members[:-2], members[-2:]
+    manifest = json.loads(manifest_member[1])
     changed = canonical_json(manifest | {"version": 4})
     # the outer header still names the original manifest
-    resealed = seal_plain(small, tar_of([("manifest.json", changed), *members[1:]]))
+    resealed = seal_plain(small, tar_of([*files, ("manifest.json", changed), sig_member]))
     rejected(lambda: open_(resealed), match="outer header names")
     # the outer header names the changed manifest, but its inner signature is over the original
-    resealed = seal_plain(small, tar_of([("manifest.json", changed), *members[1:]]),
+    resealed = seal_plain(small, tar_of([*files, ("manifest.json", changed), sig_member]),
                           {"manifest_sha256": hashlib.sha256(changed).hexdigest(), "version": 4})  # fmt: skip
     rejected(lambda: open_(resealed), match="inner signature")
     # an inner signature by another key
-    forged = canonical_json(ATTACKER.sign("manifest", members[0][1]))
-    rejected(lambda: open_(seal_plain(small, tar_of([members[0], ("manifest.sig", forged), *members[2:]]))), match="inner signature")
+    forged = canonical_json(ATTACKER.sign("manifest", manifest_member[1]))
+    rejected(lambda: open_(seal_plain(small, tar_of([*files, manifest_member, ("manifest.sig", forged)]))), match="inner signature")
     # the institution's key, but over the manifest as an approval (wrong context)
-    wrong_ctx = canonical_json(INSTITUTION.sign("approval", members[0][1]))
-    rejected(lambda: open_(seal_plain(small, tar_of([members[0], ("manifest.sig", wrong_ctx), *members[2:]]))), match="inner signature")
+    wrong_ctx = canonical_json(INSTITUTION.sign("approval", manifest_member[1]))
+    rejected(lambda: open_(seal_plain(small, tar_of([*files, manifest_member, ("manifest.sig", wrong_ctx)]))), match="inner signature")
 
 
 # ---------------------------------------------------------------- release key (electronic papers)

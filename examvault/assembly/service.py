@@ -548,7 +548,7 @@ def assemble(
         audit(session, user, "paper.assemble", "assembly", str(assembly.id), blueprint=bp.code, version=row.version,
               seed=seed, forms=list(bp.forms), papers=[p.code for p in papers], snapshot_sha256=assembly.snapshot_sha256)  # fmt: skip
         for p in papers:
-            record(session, "paper.assembled", user.username, paper=p.code,
+            record(bank, session, "paper.assembled", user.username, paper=p.code,
                    details={"blueprint": bp.code, "blueprint_version": row.version, "seed": seed, "layout_sha256": assembly.layout_sha256})  # fmt: skip
         return [_paper_summary(p) for p in papers]
 
@@ -756,7 +756,7 @@ def approve_paper(bank: Bank, ref: str, *, signer: SigningKey | None = None) -> 
         if mine is not None and signer is not None and mine.signature is None and paper.status in ("draft", "approved"):
             mine.paper_digest, mine.signature = _approval_signature(session, user, paper, signer)
             audit(session, user, "paper.approve.sign", "paper", paper.code)
-            record(session, "paper.approved", user.username, paper=paper.code, details={"signature": mine.signature, "digest": mine.paper_digest})
+            record(bank, session, "paper.approved", user.username, paper=paper.code, details={"signature": mine.signature, "digest": mine.paper_digest})
             return _paper_summary(paper)
         if paper.status != "draft":
             raise ConflictError(f"paper {paper.code} is already {paper.status}")
@@ -773,7 +773,7 @@ def approve_paper(bank: Bank, ref: str, *, signer: SigningKey | None = None) -> 
             paper.status = "approved"
             paper.approved_at = utcnow()
         audit(session, user, "paper.approve", "paper", paper.code, approvals=len(paper.approvals), status=paper.status)
-        record(session, "paper.approved", user.username, paper=paper.code,
+        record(bank, session, "paper.approved", user.username, paper=paper.code,
                details={"signature": signature, "digest": digest, "status": paper.status})  # fmt: skip
         return _paper_summary(paper)
 
@@ -846,7 +846,7 @@ def move_paper(bank: Bank, ref: str, action: str, *, reason: str = "") -> dict[s
         before, paper.status = paper.status, move.target
         audit(session, user, f"paper.{action}", "paper", paper.code, **{"from": before, "to": move.target, "reason": reason})
         if action == "archive":
-            record(session, "paper.archived", user.username, paper=paper.code, details={"reason": reason})
+            record(bank, session, "paper.archived", user.username, paper=paper.code, details={"reason": reason})
         return _paper_summary(paper)
 
 

@@ -167,8 +167,8 @@ def seal_package(
                 paper.status = "sealed"
             session.flush()
             details = {"kind": kind, "version": version, "to": [r["party"] for r in recipients], "manifest_sha256": sealed.manifest_sha256}
-            record(session, "package.sealed", user.username, paper=code, package=str(package_id), details=details | {"copies": copies["total"]})
-            record(session, "package.exported", user.username, paper=code, package=str(package_id),
+            record(bank, session, "package.sealed", user.username, paper=code, package=str(package_id), details=details | {"copies": copies["total"]})
+            record(bank, session, "package.exported", user.username, paper=code, package=str(package_id),
                    details={"file": path.name, "bytes": sealed.bytes, "payload_sha256": sealed.payload_sha256})  # fmt: skip
             note = _checkpoint(session, bank.keyring(session))
         os.replace(partial, path)
@@ -235,7 +235,7 @@ def release_package(bank: Bank, path: Path, share_texts: list[shares.ShareText],
                 facts: dict[str, Any] = {"share": share.index + 1, "set": share.identifier, "well_formed": True}
             except MnemonicError:
                 facts = {"share": None, "well_formed": False}
-            record(session, "release.share-presented", user.username, paper=outer.doc["paper"], package=outer.package_id,
+            record(bank, session, "release.share-presented", user.username, paper=outer.doc["paper"], package=outer.package_id,
                    details=facts | {"file": Path(item.label).name})  # fmt: skip
         audit(session, user, "package.release.attempt", "package", outer.package_id, shares=len(share_texts))
     fmt.check_window(outer.doc, now or utcnow())
@@ -244,7 +244,7 @@ def release_package(bank: Bank, path: Path, share_texts: list[shares.ShareText],
     files = write_files(opened, out_dir)
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "package.release")
-        record(session, "release.opened", user.username, paper=outer.doc["paper"], package=outer.package_id,
+        record(bank, session, "release.opened", user.username, paper=outer.doc["paper"], package=outer.package_id,
                details={"shares": len(share_texts), "out": str(out_dir)})  # fmt: skip
         _checkpoint(session, bank.keyring(session))
     return {"package": outer.package_id, "paper": outer.doc["paper"], "released": True, "files": files}

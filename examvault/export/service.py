@@ -63,7 +63,7 @@ def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...
         user = bank.actor(session, "paper.render")  # before the paper is looked up: no hints to other roles
         code = paper_by_ref(session, ref).code
         audit(session, user, "paper.render", "paper", code, formats=list(formats), out_dir=str(out_dir), serial=serial)
-        record(session, "paper.rendered", user.username, paper=code, details={"formats": list(formats), "serial": serial})
+        record(bank, session, "paper.rendered", user.username, paper=code, details={"formats": list(formats), "serial": serial})
     doc, files = render_files(bank, ref, formats=formats, serial=serial)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -20,7 +20,12 @@ of the tool's own file equals the input, and our age.decrypt reads the tool's fi
 Part "custody": examvault.custody.merkle.MemoryTree, --leaves leaves appended (time per run),
 then --proofs inclusion proofs for random leaves (inclusion_path, verify_inclusion against
 root()) and as many consistency proofs between random sizes; medians in µs per proof over
-all runs. A database-backed part can be added as another bench_* function in PARTS.
+all runs.
+
+Part "custody-db": the same in a real bank (SQLite by default, --db for PostgreSQL): --leaves
+events signed by the institution key and appended with their tree nodes, a checkpoint, then
+--proofs inclusion proofs per run through the service and verified offline; and `custody verify`
+of the whole log.
 
 The machine is noisy (2 cores): compare medians, and runs of the same invocation.
 """
@@ -53,7 +58,7 @@ import cryptography  # noqa: E402
 from cryptography.hazmat.backends.openssl.backend import backend as openssl  # noqa: E402
 
 from examvault.crypto import age  # noqa: E402
-from examvault.crypto.signing import SigningKey, canonical_json  # noqa: E402
+from examvault.crypto.signing import SigningKey, VerifyKey, canonical_json  # noqa: E402
 from examvault.custody import merkle  # noqa: E402
 from examvault.export import package  # noqa: E402
 
@@ -371,19 +376,98 @@ def bench_custody_memory(args: argparse.Namespace) -> None:
     print(f"  {'both':<32} {us(c_both)}")
 
 
-# A later bench_custody_db(args) registers here as "custody-db".
-PARTS: dict[str, Callable[[argparse.Namespace], None]] = {"package": bench_package, "custody": bench_custody_memory}
+def bench_custody_db(args: argparse.Namespace) -> None:
+    """The log in a real bank (SQLite file, or --db URL): --leaves signed events appended, then proofs
+    through the service (`custody.inclusion_proof`: a read transaction, the checkpoint, one query for
+    every node on the path) and verified offline (`verify_doc`)."""
+    from examvault.accounts.service import add_user
+    from examvault.bank import Bank
+    from examvault.crypto import keyring
+    from examvault.custody import service as custody
+    from examvault.custody.events import new_event, signed_bytes
+    from examvault.custody.proofs import verify_doc
+    from examvault.setup import init_bank
+
+    work = Path(tempfile.mkdtemp(prefix="evp-custody-", dir=args.tmpdir))
+    url = args.db or f"sqlite:///{work / 'bank.db'}"
+    init_bank(url, "benchmark passphrase", institution="bench", admin="admin")
+    bank = Bank.open(url, actor="admin", unlocker=lambda s: keyring.unlock_with_passphrase(s, "benchmark passphrase"))
+    with bank.transaction() as session:
+        add_user(session, "cust", ["custodian"], "")
+    bank.close()
+    bank = Bank.open(url, actor="cust", unlocker=lambda s: keyring.unlock_with_passphrase(s, "benchmark passphrase"))
+    trusted = VerifyKey.parse(custody.institution_key(bank))
+    print(f"\npart custody-db: {args.leaves:,} signed events into {url.split('?')[0]}, then {args.proofs:,} inclusion proofs per run, --runs {args.runs}")
+    batch = 10_000
+    t0 = time.perf_counter()
+    done = 0
+    while done < args.leaves:
+        with bank.transaction(write=True) as session:
+            key = custody.institution_signing_key(session, bank.keyring(session))
+            events = []
+            for i in range(done, min(args.leaves, done + batch)):
+                e = new_event("paper.marked", "cust", paper="P2026-0001-A", details={"n": i})
+                events.append(e | {"signatures": [key.sign("custody-event", signed_bytes(e))]})
+            custody._append(session, events)
+        done += len(events)
+    appended = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    note = custody.checkpoint(bank)
+    cp_time = time.perf_counter() - t0
+    print(f"append (sign + insert leaves and nodes, {batch:,} per transaction): {appended:.2f} s, "
+          f"{appended / args.leaves * 1e6:.0f} µs per event; checkpoint of {args.leaves:,}: {cp_time * 1e3:.1f} ms")
+    rng = random.Random(7)
+    produce, verify, both = [], [], []
+    for _run in range(args.runs):
+        for _ in range(args.proofs):
+            seq = rng.randrange(args.leaves)
+            t0 = time.perf_counter()
+            doc = custody.inclusion_proof(bank, seq)
+            t1 = time.perf_counter()
+            got = verify_doc(doc, trusted, "proof")
+            t2 = time.perf_counter()
+            check(got["index"] == seq and doc["checkpoint"] == note, "custody-db: proof")
+            produce.append(t1 - t0)
+            verify.append(t2 - t1)
+            both.append(t2 - t0)
+    print("one proof per call (a transaction, the user's roles, the checkpoint, the leaf, one node query):")
+    print(f"  {'produce (custody.inclusion_proof)':<36} {us(produce)}")
+    print(f"  {'verify offline (verify_doc)':<36} {us(verify)}")
+    print(f"  {'both':<36} {us(both)}")
+    per_batch = []
+    for _run in range(args.runs):
+        seqs = [rng.randrange(args.leaves) for _ in range(args.proofs)]
+        t0 = time.perf_counter()
+        docs = custody.inclusion_proofs(bank, seqs)
+        t1 = time.perf_counter()
+        for seq, doc in zip(seqs, docs, strict=True):
+            check(verify_doc(doc, trusted, "proof")["index"] == seq, "custody-db: batch proof")
+        per_batch.append((time.perf_counter() - t0) / len(seqs))
+        print(f"  run {_run + 1}: {len(seqs):,} proofs in one call: produce {(t1 - t0) * 1e3:.0f} ms, produce + verify "
+              f"{(time.perf_counter() - t0) * 1e3:.0f} ms")
+    print(f"  {'per proof, in batches (produce + verify)':<36} median {statistics.median(per_batch) * 1e6:7.1f} µs")
+    t0 = time.perf_counter()
+    report = custody.verify_log(bank)
+    print(f"custody verify of the whole log: {time.perf_counter() - t0:.2f} s ({report['events']:,} events)")
+    bank.close()
+    shutil.rmtree(work)
+
+
+PARTS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "package": bench_package, "custody": bench_custody_memory, "custody-db": bench_custody_db,
+}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--part", default="package,custody", help=f"comma-separated, of: {', '.join(PARTS)}")
+    ap.add_argument("--part", default="package,custody,custody-db", help=f"comma-separated, of: {', '.join(PARTS)}")
     ap.add_argument("--mb", type=int, default=200, help="package size in MB (10^6 bytes)")
     ap.add_argument("--breakdown", action="store_true", help="also time the steps of seal and open")
     ap.add_argument("--tmpdir", default=tempfile.gettempdir(), help="where the package files are written")
     ap.add_argument("--leaves", type=int, default=100_000)
     ap.add_argument("--proofs", type=int, default=1_000)
+    ap.add_argument("--db", help="custody-db: a database URL (default: a SQLite file in --tmpdir)")
     args = ap.parse_args()
     wanted = [s.strip() for s in args.part.split(",") if s.strip()]
     unknown = [w for w in wanted if w not in PARTS]

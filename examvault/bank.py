@@ -29,6 +29,7 @@ class Bank:
     unlocker: Unlocker | None = None
     factory: sessionmaker[Session] = field(init=False)
     _keyring: Keyring | None = field(default=None, init=False, repr=False)
+    _has_bank: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.factory = db.session_factory(self.engine)
@@ -43,8 +44,10 @@ class Bank:
             yield session
 
     def actor(self, session: Session, permission: str | None = None) -> User:
-        if not db.has_bank(self.engine):
-            raise ConfigurationError(f"no examvault bank at {self.engine.url!r}; run `examvault init` first")
+        if not self._has_bank:  # asked once per handle: the schema's inspection costs a round trip
+            if not db.has_bank(self.engine):
+                raise ConfigurationError(f"no examvault bank at {self.engine.url!r}; run `examvault init` first")
+            self._has_bank = True
         if not self.actor_name:
             raise ConfigurationError("no acting user: pass --user NAME or set EXAMVAULT_USER")
         user = get_user(session, self.actor_name)

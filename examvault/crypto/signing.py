@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,13 @@ class VerifyKey:
     name: str
     public: bytes
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return key_id(self.name, self.public).hex()
+
+    @cached_property
+    def _public_key(self) -> Ed25519PublicKey:
+        return Ed25519PublicKey.from_public_bytes(self.public)
 
     def __str__(self) -> str:
         return f"{self.name}+{self.key_id}+{_b64(_ED25519 + self.public)}"
@@ -97,7 +102,7 @@ class VerifyKey:
 
     def verify_raw(self, message: bytes, signature: bytes) -> bool:
         try:
-            Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
+            self._public_key.verify(signature, message)
         except (InvalidSignature, ValueError):
             return False
         return True
@@ -126,10 +131,14 @@ class SigningKey:
         check_name(name)
         return cls(name, Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
-    def _key(self) -> Ed25519PrivateKey:
+    @cached_property  # a frozen dataclass still caches: cached_property writes the instance dict directly
+    def _private(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.seed)
 
-    @property
+    def _key(self) -> Ed25519PrivateKey:
+        return self._private
+
+    @cached_property
     def verify_key(self) -> VerifyKey:
         return VerifyKey(self.name, self._key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
 

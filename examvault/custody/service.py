@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
@@ -96,9 +96,15 @@ def _append(session: Session, events: Iterable[dict[str, Any]]) -> list[int]:
     size = head.size
     frontier: dict[tuple[int, int], bytes] = {}
     seqs, rows, nodes = [], [], []
+    events = list(events)
+    ids = [uuid.UUID(e["id"]) for e in events]
+    if len(set(ids)) != len(ids):
+        raise ConflictError("the same custody event id appears twice in one append")
+    for i in range(0, len(ids), 500):  # one query per 500 events, not one per event
+        replayed = session.scalars(select(CustodyEvent.event_id).where(CustodyEvent.event_id.in_(ids[i : i + 500]))).first()
+        if replayed is not None:
+            raise ConflictError(f"custody event {replayed} is already in the log (a replay)")
     for event in events:
-        if event.get("id") and session.scalar(select(CustodyEvent.seq).where(CustodyEvent.event_id == uuid.UUID(event["id"]))) is not None:
-            raise ConflictError(f"custody event {event['id']} is already in the log (a replay)")
         leaf = canonical_json(dict(event) | {"seq": size})
         h = merkle.leaf_hash(leaf)
         made = [(0, size, h)]
@@ -180,11 +186,18 @@ def _check_package_reference(session: Session, event: Mapping[str, Any], what: s
         package = None
     if package is None:
         raise NotFoundError(f"{what}: package {event['package']} was not sealed by this bank")
+    from examvault.assembly.models import Paper
+
+    code = session.scalar(select(Paper.code).where(Paper.id == package.paper_id))
+    if event.get("paper") not in (None, code):
+        raise IntegrityError(f"{what}: package {package.id} holds paper {code}, not {event['paper']}")
     if receipt:
         details = event.get("details") or {}
         if event["actor"] not in {r["party"] for r in package.recipients}:
             raise IntegrityError(f"{what}: package {package.id} was not sealed to {event['actor']}")
-        if (details.get("manifest_sha256"), details.get("payload_sha256")) != (package.manifest_sha256, package.payload_sha256):
+        if (details.get("manifest_sha256"), details.get("payload_sha256"), details.get("version"), details.get("kind")) != (
+            package.manifest_sha256, package.payload_sha256, package.version, package.kind
+        ):
             raise IntegrityError(f"{what}: the receipt is for a different file than package {package.id} as sealed")
 
 
@@ -213,8 +226,8 @@ def _node_lookup(session: Session) -> merkle.NodeLookup:
 
     def fetch(keys: Iterable[tuple[int, int]]) -> None:
         todo = [k for k in set(keys) if k not in cache]
-        if todo:
-            for lv, ix, h in session.execute(_node_query(todo)):
+        for i in range(0, len(todo), 200):  # a bounded statement per 200 nodes
+            for lv, ix, h in session.execute(_node_query(todo[i : i + 200])):
                 cache[(lv, ix)] = h
 
     def node(level: int, index: int) -> bytes:
@@ -230,9 +243,11 @@ def _node_lookup(session: Session) -> merkle.NodeLookup:
 
 
 def _node_query(keys: list[tuple[int, int]]) -> Any:
-    return select(CustodyNode.level, CustodyNode.index, CustodyNode.hash).where(
-        or_(*(and_(CustodyNode.level == lv, CustodyNode.index == ix) for lv, ix in keys))
-    )
+    """One primary-key probe per node, OR'ed. Written as SQL text: building the same condition through
+    the ORM costs more than the query, and a row-value IN makes SQLite scan the table."""
+    where = " OR ".join(f'(level = :l{i} AND "index" = :i{i})' for i in range(len(keys)))
+    params = {f"{p}{i}": v for i, (lv, ix) in enumerate(keys) for p, v in (("l", lv), ("i", ix))}
+    return text(f'SELECT level, "index", hash FROM custody_nodes WHERE {where}').bindparams(**params)
 
 
 def _prefetched(session: Session, compute: Any) -> Any:
@@ -303,16 +318,23 @@ def _latest_checkpoint(session: Session, size: int | None = None) -> CustodyChec
 
 def inclusion_proof(bank: Bank, seq: int) -> dict[str, Any]:
     """A receipt a party can keep: the event, its audit path and the signed checkpoint it is under."""
+    return inclusion_proofs(bank, [seq])[0]
+
+
+def inclusion_proofs(bank: Bank, seqs: list[int]) -> list[dict[str, Any]]:
+    """Many proofs in one transaction, under the latest checkpoint (an auditor checking a whole paper's history)."""
     with bank.transaction() as session:
         bank.actor(session, "custody.read")
-        event = session.get(CustodyEvent, seq)
-        if event is None:
-            raise NotFoundError(f"no custody event {seq}")
         cp = _latest_checkpoint(session)
-        if seq >= cp.size:
-            raise ConflictError(f"event {seq} is newer than the latest checkpoint ({cp.size} events); run `examvault custody checkpoint`")
-        path = _prefetched(session, lambda node: merkle.inclusion_path(node, seq, cp.size))
-        return inclusion_doc(event.leaf, seq, cp.size, path, cp.note)
+        newer = [s for s in seqs if not 0 <= s < cp.size]
+        if newer:
+            raise ConflictError(f"event {newer[0]} is not under the latest checkpoint ({cp.size} events); run `examvault custody checkpoint`")
+        leaves: dict[int, bytes] = {}
+        for i in range(0, len(seqs), 500):
+            rows = session.execute(select(CustodyEvent.seq, CustodyEvent.leaf).where(CustodyEvent.seq.in_(seqs[i : i + 500])))
+            leaves.update((seq, leaf) for seq, leaf in rows)
+        paths = _prefetched(session, lambda node: [merkle.inclusion_path(node, s, cp.size) for s in seqs])
+        return [inclusion_doc(leaves[s], s, cp.size, path, cp.note) for s, path in zip(seqs, paths, strict=True)]
 
 
 def consistency_proof(bank: Bank, seen_note: str) -> dict[str, Any]:

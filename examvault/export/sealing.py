@@ -149,11 +149,15 @@ def seal_package(
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{code}_{kind}_v{version}.evp"
     partial = path.with_name(path.name + ".partial")
+    share_files: list[Path] = []
     try:
         with open(partial, "xb") as out:
+            # An electronic paper opens only with the officers' shares: its site holds no key to it alone.
+            age_recipients = [] if kind == "electronic" else [age.Recipient.parse(r["recipient"]) for r in recipients]
             sealed = fmt.seal(out, issuer=issuer, outer=outer, manifest=manifest, files=files,
-                              recipients=[age.Recipient.parse(r["recipient"]) for r in recipients], release_key=release_key)  # fmt: skip
-        share_files = _write_shares(shares_dir, code, package_id, release_key, release) if release_key and release and shares_dir else []
+                              recipients=age_recipients, release_key=release_key)  # fmt: skip
+        if release_key and release and shares_dir:
+            share_files = _write_shares(shares_dir, code, version, package_id, release_key, release)
         # Step 2: the package goes on record, and into the custody log, only once its file exists.
         with bank.transaction(write=True) as session:
             user = bank.actor(session, "paper.seal")
@@ -174,6 +178,8 @@ def seal_package(
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)
+        for share in share_files:  # shares of a package that was never recorded would open nothing
+            share.unlink(missing_ok=True)
         raise
     return {"package": str(package_id), "paper": code, "kind": kind, "version": version, "file": str(path), "bytes": sealed.bytes,
             "to": [r["party"] for r in recipients], "not_before": common["not_before"], "expires": common["expires"],
@@ -187,17 +193,18 @@ def manifest_files(files: dict[str, bytes]) -> list[dict[str, Any]]:
     return [{"name": n, "bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()]
 
 
-def _write_shares(out_dir: Path, code: str, package_id: uuid.UUID, key: bytes, release: tuple[int, int]) -> list[Path]:
+def _write_shares(out_dir: Path, code: str, version: int, package_id: uuid.UUID, key: bytes, release: tuple[int, int]) -> list[Path]:
     threshold, count = release
     mnemonics = shares.split(key, count, threshold)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, words in enumerate(mnemonics, start=1):
-        path = out_dir / f"{code}_release-share-{i}-of-{count}.txt"
+    paths = [out_dir / f"{code}_v{version}_release-share-{i}-of-{count}.txt" for i in range(1, count + 1)]
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise ConflictError(f"{existing[0]} already exists; release shares are never overwritten")
+    for i, (path, words) in enumerate(zip(paths, mnemonics, strict=True), start=1):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"# examvault release share {i} of {count}, threshold {threshold}, package {package_id} ({code})\n{words}\n")
-        paths.append(path)
+            fh.write(f"# examvault release share {i} of {count}, threshold {threshold}, package {package_id} ({code} v{version})\n{words}\n")
     return paths
 
 

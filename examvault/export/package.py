@@ -431,8 +431,13 @@ class _ViewReader:
     def __init__(self, view: memoryview) -> None:
         self.view, self.pos = view, 0
 
+    def available(self, end: int) -> int:
+        """How many bytes are there to read (all of them: the buffer is complete)."""
+        return end
+
     def read(self, size: int = -1) -> bytes:
         end = len(self.view) if size is None or size < 0 else min(len(self.view), self.pos + size)
+        end = self.available(end)
         out = bytes(self.view[self.pos : end])
         self.pos = max(self.pos, end)
         return out
@@ -483,11 +488,12 @@ def _check_files(manifest: Mapping[str, Any], members: Mapping[str, memoryview],
             raise PackageRejected(f"{name} does not match its SHA-256 in the manifest")
 
 
-class _Filling:
-    """A read/seek/tell view of a buffer that another thread is still filling: reads wait for their bytes."""
+class _Filling(_ViewReader):
+    """A _ViewReader of a buffer that another thread is still filling: reads wait for their bytes."""
 
     def __init__(self, buffer: bytearray) -> None:
-        self.view, self.pos, self.filled, self.finished = memoryview(buffer), 0, 0, False
+        super().__init__(memoryview(buffer))
+        self.filled, self.finished = 0, False
         self.cond = threading.Condition()
 
     def advance(self, filled: int) -> None:
@@ -506,20 +512,6 @@ class _Filling:
             while self.filled < end and not self.finished:
                 self.cond.wait()
             return min(end, self.filled)
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self.view) if size is None or size < 0 else min(len(self.view), self.pos + size)
-        end = self.available(end)
-        out = bytes(self.view[self.pos : end])
-        self.pos = max(self.pos, end)
-        return out
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        self.pos = max(0, pos + (0, self.pos, len(self.view))[whence])
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
 
 
 def _hash_members(filling: _Filling, step: int = 1 << 22) -> dict[str, str]:

@@ -326,10 +326,12 @@ def inclusion_proofs(bank: Bank, seqs: list[int]) -> list[dict[str, Any]]:
     with bank.transaction() as session:
         bank.actor(session, "custody.read")
         cp = _latest_checkpoint(session)
-        if any(s < 0 for s in seqs) or any(s >= _size(session) for s in seqs):
-            raise NotFoundError(f"no custody event {next(s for s in seqs if s < 0 or s >= _size(session))}")
-        newer = [s for s in seqs if s >= cp.size]
+        newer = [s for s in seqs if not 0 <= s < cp.size]
         if newer:
+            size = _size(session)  # only on this path: the common case costs no extra query
+            unknown = [s for s in newer if not 0 <= s < size]
+            if unknown:
+                raise NotFoundError(f"no custody event {unknown[0]}")
             raise ConflictError(f"event {newer[0]} is newer than the latest checkpoint ({cp.size} events); run `examvault custody checkpoint`")
         leaves: dict[int, bytes] = {}
         for i in range(0, len(seqs), 500):

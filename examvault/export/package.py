@@ -83,6 +83,7 @@ class Sealed:
     payload_sha256: str  # with the package id, names this very file: receipts quote it
     bytes: int
     manifest_sha256: str
+    files: list[dict[str, Any]]  # as the manifest lists them: name, bytes, sha256
 
 
 class _PayloadWriter:
@@ -174,16 +175,15 @@ def seal(
     start = out.tell()
     out.seek(start + len(placeholder))
     manifest_sha = ""
+    listed: list[dict[str, Any]] = []
 
     def archive() -> Iterator[bytes | memoryview]:
-        nonlocal manifest_sha
+        nonlocal manifest_sha, listed
         for name, data in files.items():
             yield from _tar_member(name, data)
         hashes = file_hashes()
-        manifest_doc = dict(manifest) | {
-            "format": MANIFEST_FORMAT,
-            "files": [{"name": n, "bytes": len(d), "sha256": h} for (n, d), h in zip(files.items(), hashes, strict=True)],
-        }
+        listed = [{"name": n, "bytes": len(d), "sha256": h} for (n, d), h in zip(files.items(), hashes, strict=True)]
+        manifest_doc = dict(manifest) | {"format": MANIFEST_FORMAT, "files": listed}
         manifest_bytes = canonical_json(manifest_doc)
         manifest_sha = hashlib.sha256(manifest_bytes).hexdigest()
         yield from _tar_member(MANIFEST_NAME, manifest_bytes)
@@ -205,7 +205,7 @@ def seal(
     out.seek(start)
     out.write(header)
     out.seek(end)
-    return Sealed(writer.digest.hexdigest(), len(header) + writer.size, manifest_sha)
+    return Sealed(writer.digest.hexdigest(), len(header) + writer.size, manifest_sha, listed)
 
 
 def _outer_message(prefix: bytes, payload_sha256: bytes) -> bytes:

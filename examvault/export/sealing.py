@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
@@ -120,6 +121,7 @@ def seal_package(
         raise ValidationError("--release needs --shares-out DIR for the officers' share files")
     copies = copies_doc(rooms or [], spares)
     package_id = uuid.uuid4()
+    not_before, expires = not_before.replace(microsecond=0), expires.replace(microsecond=0)  # the package says seconds
     # Step 1, on record before anything is decrypted: who seals what, to whom.
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "paper.seal")
@@ -151,7 +153,11 @@ def seal_package(
     partial = path.with_name(path.name + ".partial")
     share_files: list[Path] = []
     try:
-        with open(partial, "xb") as out:
+        out = open(partial, "xb")  # noqa: SIM115 - closed by the with below; a file of another seal is never touched
+    except FileExistsError:
+        raise ConflictError(f"{partial} exists: another seal of {code} is running, or one was interrupted (delete the file)") from None
+    try:
+        with out:
             # An electronic paper opens only with the officers' shares: its site holds no key to it alone.
             age_recipients = [] if kind == "electronic" else [age.Recipient.parse(r["recipient"]) for r in recipients]
             sealed = fmt.seal(out, issuer=issuer, outer=outer, manifest=manifest, files=files,
@@ -163,7 +169,7 @@ def seal_package(
             user = bank.actor(session, "paper.seal")
             paper = paper_by_ref(session, code)
             pkg = Package(id=package_id, paper_id=paper.id, kind=kind, version=version, recipients=public_recipients,
-                          not_before=not_before, expires=expires, copies=copies, files=manifest_files(files),
+                          not_before=not_before, expires=expires, copies=copies, files=sealed.files,
                           manifest_sha256=sealed.manifest_sha256, payload_sha256=sealed.payload_sha256, bytes=sealed.bytes,
                           release=release_doc, created_by=user.username)  # fmt: skip
             session.add(pkg)
@@ -176,6 +182,11 @@ def seal_package(
                    details={"file": path.name, "bytes": sealed.bytes, "payload_sha256": sealed.payload_sha256})  # fmt: skip
             note = _checkpoint(session, bank.keyring(session))
         os.replace(partial, path)
+    except SAIntegrityError:
+        partial.unlink(missing_ok=True)
+        for share in share_files:
+            share.unlink(missing_ok=True)
+        raise ConflictError(f"{code} was sealed as {kind} v{version} by someone else meanwhile; nothing was kept, run the command again") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         for share in share_files:  # shares of a package that was never recorded would open nothing
@@ -185,12 +196,6 @@ def seal_package(
             "to": [r["party"] for r in recipients], "not_before": common["not_before"], "expires": common["expires"],
             "copies": copies["total"], "payload_sha256": sealed.payload_sha256, "share_files": [str(p) for p in share_files],
             "checkpoint": note}  # fmt: skip
-
-
-def manifest_files(files: dict[str, bytes]) -> list[dict[str, Any]]:
-    import hashlib
-
-    return [{"name": n, "bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()]
 
 
 def _write_shares(out_dir: Path, code: str, version: int, package_id: uuid.UUID, key: bytes, release: tuple[int, int]) -> list[Path]:

@@ -7,6 +7,7 @@ import gzip
 import json
 import logging
 import os
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -55,25 +56,38 @@ def _scan(data: bytes, needles: list[bytes], where: str) -> None:
         assert n not in data, f"plaintext {n[:30]!r} found in {where}"
 
 
+_WATCHED: list[tuple[Path, list[tuple[str, bytes]]]] = []
+_HOOKED: list[bool] = []
+
+
+def _before_removal(event: str, args: tuple) -> None:  # type: ignore[type-arg]
+    if event != "os.remove" or not _WATCHED:
+        return
+    try:
+        path, dir_fd = Path(os.fsdecode(args[0])), args[1]
+        if dir_fd not in (None, -1) and not path.is_absolute():  # shutil.rmtree removes relative to a directory fd
+            path = Path(os.readlink(f"/proc/self/fd/{dir_fd}")) / path
+        for root, sink in _WATCHED:
+            if str(path).startswith(str(root)) and path.is_file():
+                sink.append((str(path), path.read_bytes()))
+    except Exception:  # noqa: BLE001 - an audit hook must never break the code it watches
+        pass
+
+
 def test_no_plaintext_anywhere(make_bank, tmp_path: Path, monkeypatch, caplog) -> None:
     m = _markers()
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
-    # Catch temp files that live only for a moment (a library writing, then deleting, one):
-    # read every file under the temp dir just before it is removed.
+    # Catch temp files that live only for a moment (a library writing, then deleting, one): an
+    # audit hook reads every file under the temp dir just before it is removed — also through
+    # tempfile's and shutil.rmtree's own calls, which a patched os.unlink would miss.
     vanished: list[tuple[str, bytes]] = []
-    real_unlink = os.unlink
-
-    def spy_unlink(path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        p = Path(path)
-        if str(p).startswith(str(tmpdir)) and p.is_file():
-            vanished.append((str(p), p.read_bytes()))
-        return real_unlink(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "unlink", spy_unlink)
-    monkeypatch.setattr(os, "remove", spy_unlink)
+    _WATCHED.append((tmpdir, vanished))
+    if not _HOOKED:
+        sys.addaudithook(_before_removal)
+        _HOOKED.append(True)
     log_file = tmp_path / "examvault.log"
     handler = logging.FileHandler(log_file)
     logging.getLogger().addHandler(handler)
@@ -114,6 +128,7 @@ def test_no_plaintext_anywhere(make_bank, tmp_path: Path, monkeypatch, caplog) -
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
+        _WATCHED.clear()
 
     needles = _needles(m)
     url = bank.engine.url

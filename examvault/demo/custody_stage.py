@@ -64,7 +64,8 @@ def run_custody_stage(bank: Callable[[str], Bank], directory: Path, console: Con
                                    expires=now + timedelta(days=60), out_dir=out))  # fmt: skip
     console.print(f"{step}. sealed (sign → age-encrypt → sign) into {out}:")
     for s in sealed:
-        console.print(f"   {Path(s['file']).name}: to {', '.join(s['to'])}, {s['bytes']:,} bytes, {s['copies']} copies, opens {s['not_before']}", markup=False)
+        copies = f", {s['copies']} copies" if s["copies"] else ""
+        console.print(f"   {Path(s['file']).name}: to {', '.join(s['to'])}, {s['bytes']:,} bytes{copies}, opens {s['not_before']} (UTC)", markup=False)
     step += 1
 
     # The recipients' machines: only their own keys, institution.vkey and the .evp files. No database.
@@ -87,6 +88,11 @@ def run_custody_stage(bank: Callable[[str], Bank], directory: Path, console: Con
     receipt_file.write_text(json.dumps(doc, ensure_ascii=False, indent=1), "utf-8")
     examiner_dir = directory / "examiner-site"
     key_pkg = Path(sealed[1]["file"])
+    try:  # the examiner's clock an hour earlier: the exam is still running
+        open_file(key_pkg, identity=directory / "parties" / "examiner-1" / "examiner-1.age-key", trusted=trusted,
+                  out_dir=examiner_dir / "too-early", state=examiner_dir / "opened.json", now=now - timedelta(hours=1))  # fmt: skip
+    except ExamvaultError as exc:
+        console.print(f"   the marking key opened during the exam is refused: {exc}", markup=False)
     key_opened = open_file(key_pkg, identity=directory / "parties" / "examiner-1" / "examiner-1.age-key", trusted=trusted,
                            out_dir=examiner_dir / key_pkg.stem, state=examiner_dir / "opened.json")  # fmt: skip
     console.print(f"   examiner-1 opened the marking key in {examiner_dir}: {', '.join(Path(f['file']).name for f in key_opened['files'])}")

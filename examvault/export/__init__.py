@@ -1,1 +1,1 @@
-"""Rendering papers, answer sheets and marking keys (PDF, DOCX); later, sealed packages."""
+"""Rendering papers, answer sheets and marking keys (PDF, DOCX), and sealing them into packages (.evp)."""

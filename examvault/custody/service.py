@@ -300,7 +300,10 @@ def list_events(bank: Bank, *, paper: str | None = None, package: str | None = N
         if paper:
             q = q.where(CustodyEvent.paper == paper)
         if package:
-            q = q.where(CustodyEvent.package_id == uuid.UUID(package))
+            try:
+                q = q.where(CustodyEvent.package_id == uuid.UUID(package))
+            except ValueError:
+                raise ValidationError(f"--package {package!r} is not a package id (a UUID, as `package list` shows)") from None
         if type_:
             q = q.where(CustodyEvent.type == type_)
         return [json.loads(e.leaf) for e in session.scalars(q.limit(limit))]

@@ -15,8 +15,12 @@ def test_normalisation_ignores_punctuation_space_width_and_blanks() -> None:
     assert normalise("a_b ______ c") == "abc"
 
 
+# MinHash LSH finds a pair at similarity 0.9 with probability 1 - (1 - 0.9^4)^8 ≈ 0.9998, not 1:
+# drawn afresh on every run, 150 examples made CI fail about once in a few dozen runs (a stem at
+# exactly 0.9 was missed). A fixed seed keeps the property checked on the same 150 stems every time;
+# the empirical recall is measured separately (3,000 random edits at ≥ 0.9: none missed).
 @given(st.text(alphabet=CHARS, min_size=12, max_size=60), st.data())
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 def test_one_character_edits_are_found_and_unrelated_stems_are_not(stem: str, data) -> None:
     i = data.draw(st.integers(0, len(stem) - 1))
     edited = stem[:i] + "X" + stem[i + 1 :]
@@ -44,3 +48,20 @@ def test_exact_groups_report_every_pair() -> None:
     pairs = find_duplicates([("a", "同一道题。"), ("b", "同一道题"), ("c", "同 一 道 题 ！")])
     assert {(p.a, p.b) for p in pairs} == {("a", "b"), ("a", "c"), ("b", "c")}
     assert all(p.kind == "exact" for p in pairs)
+
+
+def test_recall_of_one_character_edits_matches_the_lsh_design() -> None:
+    """1,000 random stems, one character changed: at Jaccard ≥ 0.9 the design misses ~0.02 %."""
+    rng = random.Random(20261127)
+    found = missed = 0
+    for _ in range(1000):
+        stem = "".join(rng.choice(CHARS) for _ in range(rng.randint(12, 60)))
+        i = rng.randrange(len(stem))
+        edited = stem[:i] + "X" + stem[i + 1 :]
+        a, b = shingles(normalise(stem)), shingles(normalise(edited))
+        if len(a & b) / len(a | b) >= 0.9:
+            if find_duplicates([("a", stem), ("b", edited)], threshold=0.8):
+                found += 1
+            else:
+                missed += 1
+    assert found > 300 and missed <= 1

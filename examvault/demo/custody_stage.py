@@ -117,6 +117,7 @@ def run_custody_stage(bank: Callable[[str], Bank], directory: Path, console: Con
     data = bytearray(paper_a.read_bytes())
     data[len(data) // 2] ^= 0x01
     tampered.write_bytes(bytes(data))
+    console.print(f"{step}. one bit flipped in a copy of {paper_a.name}:")
     for what, action in (("package verify", lambda: verify_file(tampered, trusted)),
                          ("package open", lambda: open_file(tampered, identity=printer_keys / "printer-1.age-key", trusted=trusted,
                                                             out_dir=site / "tampered", state=state))):  # fmt: skip
@@ -124,6 +125,6 @@ def run_custody_stage(bank: Callable[[str], Bank], directory: Path, console: Con
             action()
             console.print(f"   {what} ACCEPTED a tampered copy — this must not happen")
         except ExamvaultError as exc:
-            console.print(f"{step}. one bit flipped in a copy of {paper_a.name}: {what} refuses it: {exc}", markup=False)
+            console.print(f"   {what} refuses it: {exc}", markup=False)
     custodian.close()
     return step + 1

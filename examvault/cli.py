@@ -951,6 +951,18 @@ def party_add(state: State, name: str, role: str, recipient: str | None, vkey: P
     err.print(f"party {r['name']} ({r['role']}) registered")
 
 
+@party.command("revoke")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+@pass_state
+def party_revoke(state: State, name: str, reason: str) -> None:
+    """The party receives no more packages and its statements are refused; its past signatures still verify."""
+    from examvault.crypto.parties import revoke_party
+
+    r = revoke_party(state.bank, name, reason)
+    err.print(f"party {r['name']} revoked at {r['revoked_at']}")
+
+
 @party.command("list")
 @click.option("--role")
 @click.option("--json", "as_json", is_flag=True)
@@ -980,11 +992,13 @@ def package() -> None:
 @click.option("--spares", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--release", metavar="K-of-N", help="Electronic papers: split the release key among N officers, K needed.")
 @click.option("--shares-out", type=click.Path(file_okay=False, path_type=Path), help="Where the officers' release shares go.")
+@click.option("--officer", "officers", multiple=True, help="With --release: an officer party (repeat N times); each share is age-encrypted to its officer.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("packages"), show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def package_seal(state: State, ref: str, to: tuple[str, ...], kind: str, not_before: str | None, exam_end: str | None, expires: str,
-                 copies: tuple[str, ...], spares: int, release: str | None, shares_out: Path | None, out_dir: Path, as_json: bool) -> None:  # fmt: skip
+                 copies: tuple[str, ...], spares: int, release: str | None, shares_out: Path | None, officers: tuple[str, ...],
+                 out_dir: Path, as_json: bool) -> None:  # fmt: skip
     """Seal an approved paper (or its marking key) to its recipients: sign, encrypt, sign."""
     from examvault.db import utcnow
     from examvault.errors import ValidationError
@@ -1009,7 +1023,7 @@ def package_seal(state: State, ref: str, to: tuple[str, ...], kind: str, not_bef
             raise ValidationError(f"--release {release!r}: write K-of-N, e.g. 3-of-5")
         k_of_n = (int(k), int(n))
     r = seal_package(state.bank, ref, kind=kind, to=list(to), not_before=start, expires=_when(expires, "--expires"), out_dir=out_dir,
-                     rooms=rooms, spares=spares, release=k_of_n, shares_dir=shares_out)  # fmt: skip
+                     rooms=rooms, spares=spares, release=k_of_n, shares_dir=shares_out, officers=list(officers))  # fmt: skip
     _show(r, as_json, f"sealed {r['paper']} ({r['kind']} v{r['version']}) to {', '.join(r['to'])}: {r['file']} ({r['bytes']} bytes), "
                       f"opens {r['not_before']}, expires {r['expires']}" + (f"; {len(r['share_files'])} release shares in {shares_out}" if r["share_files"] else ""))
 
@@ -1081,14 +1095,17 @@ def package_receipt(file: Path, identity: Path, sign_key: Path, trust: Path | No
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--officer-share", "share_files", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="An exam officer's release share (repeat K times).")  # fmt: skip
+@click.option("--identity", "identities", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An officer's age identity, to open a share encrypted to them (repeat).")  # fmt: skip
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @pass_state
-def package_release(state: State, file: Path, share_files: tuple[Path, ...], out_dir: Path) -> None:
+def package_release(state: State, file: Path, share_files: tuple[Path, ...], identities: tuple[Path, ...], out_dir: Path) -> None:
     """Open an electronic paper with K officers' shares, not before its time. Every share presented is logged."""
-    from examvault.crypto.shares import ShareText
-    from examvault.export.sealing import release_package
+    from examvault.export.recipient import load_identities
+    from examvault.export.sealing import read_share, release_package
 
-    texts = [ShareText(str(p), p.read_text("utf-8")) for p in share_files]
+    keys = [i for path in identities for i in load_identities(path)]
+    texts = [read_share(p, keys) for p in share_files]
     r = release_package(state.bank, file, texts, out_dir)
     err.print(f"released {r['paper']}: {len(r['files'])} files in {out_dir}")
 

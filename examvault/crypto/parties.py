@@ -14,6 +14,7 @@ from examvault.bank import Bank
 from examvault.crypto import age
 from examvault.crypto.models import Party
 from examvault.crypto.signing import SigningKey, VerifyKey, check_name
+from examvault.db import utcnow
 from examvault.errors import ConflictError, NotFoundError, ValidationError
 
 PARTY_ROLES = ("printer", "examiner", "site", "courier", "officer", "approver")
@@ -50,7 +51,7 @@ def new_keys(out: Path, passphrase: str) -> dict[str, str]:
 def _summary(p: Party) -> dict[str, Any]:
     return {"name": p.name, "role": p.role, "recipient": p.age_recipient, "verify_key": p.verify_key,
             "display_name": p.display_name, "created_by": p.created_by, "created_at": p.created_at.isoformat(),
-            "revoked_at": p.revoked_at.isoformat() if p.revoked_at else None}  # fmt: skip
+            "revoked_at": p.revoked_at.isoformat() if p.revoked_at else None, "revoked_reason": p.revoked_reason}  # fmt: skip
 
 
 def add_party(bank: Bank, name: str, role: str, *, recipient: str | None, verify_key: str, display_name: str = "") -> dict[str, Any]:
@@ -82,6 +83,18 @@ def add_party(bank: Bank, name: str, role: str, *, recipient: str | None, verify
         return _summary(party)
 
 
+def revoke_party(bank: Bank, name: str, reason: str) -> dict[str, Any]:
+    """From now on the party receives no package and its statements are refused; what it signed before stays verifiable."""
+    if not reason.strip():
+        raise ValidationError("say why the party is revoked (--reason); it is kept in the audit trail")
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "party.manage")
+        p = party(session, name)
+        p.revoked_at, p.revoked_reason = utcnow(), reason.strip()
+        audit(session, user, "party.revoke", "party", name, reason=p.revoked_reason)
+        return _summary(p)
+
+
 def list_parties(bank: Bank, role: str | None = None) -> list[dict[str, Any]]:
     with bank.transaction() as session:
         bank.actor(session, "party.list")
@@ -96,5 +109,5 @@ def party(session: Session, name: str, roles: tuple[str, ...] | None = None) -> 
     if p is None or p.revoked_at is not None:
         raise NotFoundError(f"no registered party {name!r}" + (" (it was revoked)" if p is not None else "; add it with `examvault party add`"))
     if roles and p.role not in roles:
-        raise ValidationError(f"party {name!r} is a {p.role}; this needs a {' or '.join(roles)}")
+        raise ValidationError(f"party {name!r} has the role {p.role}; this needs the role {' or '.join(roles)}")
     return p

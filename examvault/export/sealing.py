@@ -108,6 +108,7 @@ def seal_package(
     spares: int = 0,
     release: tuple[int, int] | None = None,
     shares_dir: Path | None = None,
+    officers: list[str] | None = None,
 ) -> dict[str, Any]:
     if kind not in fmt.KINDS:
         raise ValidationError(f"--kind {kind!r}: kinds are {', '.join(fmt.KINDS)}")
@@ -119,6 +120,8 @@ def seal_package(
         raise ValidationError("an electronic paper needs --release K-of-N, and only an electronic paper takes it")
     if release is not None and shares_dir is None:
         raise ValidationError("--release needs --shares-out DIR for the officers' share files")
+    if officers and (release is None or len(officers) != release[1] or len(set(officers)) != len(officers)):
+        raise ValidationError(f"name one distinct --officer per share: --release {release[0] if release else 'K'}-of-N needs N officers")
     copies = copies_doc(rooms or [], spares)
     package_id = uuid.uuid4()
     not_before, expires = not_before.replace(microsecond=0), expires.replace(microsecond=0)  # the package says seconds
@@ -135,6 +138,7 @@ def seal_package(
             assert p.age_recipient is not None
             recipients.append({"party": p.name, "role": p.role, "fingerprint": fmt.fingerprint(p.age_recipient), "recipient": p.age_recipient})
         version = (session.scalar(select(func.max(Package.version)).where(Package.paper_id == paper.id, Package.kind == kind)) or 0) + 1
+        officer_recipients = [(o, party(session, o, ("officer",)).age_recipient) for o in officers or []]
         issuer = institution_signing_key(session, bank.keyring(session))
         code, form, title = paper.code, paper.form, paper.blueprint.title
         paper_doc = {"id": str(paper.id), "code": code, "form": form, "title": title, "digest": paper_digest(paper)}
@@ -144,7 +148,7 @@ def seal_package(
               "expires": fmt.utc_text(expires), "issuer": issuer.name, "sealed_at": fmt.utc_text(utcnow())}  # fmt: skip
     public_recipients = [{k: r[k] for k in ("party", "role", "fingerprint")} for r in recipients]
     release_key = secrets.token_bytes(32) if release else None
-    release_doc = {"threshold": release[0], "shares": release[1]} if release else None
+    release_doc = {"threshold": release[0], "shares": release[1], "officers": list(officers or [])} if release else None
     manifest = common | {"paper": paper_doc, "recipients": public_recipients, "copies": copies, "approvals": approvals, "release": release_doc}
     outer = common | {"paper": code, "form": form, "recipients": [{"party": r["party"], "fingerprint": r["fingerprint"]} for r in recipients],
                       "release": release_doc}  # fmt: skip
@@ -163,7 +167,7 @@ def seal_package(
             sealed = fmt.seal(out, issuer=issuer, outer=outer, manifest=manifest, files=files,
                               recipients=age_recipients, release_key=release_key)  # fmt: skip
         if release_key and release and shares_dir:
-            share_files = _write_shares(shares_dir, code, version, package_id, release_key, release)
+            share_files = _write_shares(shares_dir, code, version, package_id, release_key, release, officer_recipients)
         # Step 2: the package goes on record, and into the custody log, only once its file exists.
         with bank.transaction(write=True) as session:
             user = bank.actor(session, "paper.seal")
@@ -198,19 +202,44 @@ def seal_package(
             "checkpoint": note}  # fmt: skip
 
 
-def _write_shares(out_dir: Path, code: str, version: int, package_id: uuid.UUID, key: bytes, release: tuple[int, int]) -> list[Path]:
+def _write_shares(out_dir: Path, code: str, version: int, package_id: uuid.UUID, key: bytes, release: tuple[int, int],
+                  officers: list[tuple[str, str | None]]) -> list[Path]:  # fmt: skip
+    """One file per officer. Named officers get their share age-encrypted to their own recipient, so a
+    share file read in transit reveals nothing; without officers the files are plain, mode 0600."""
     threshold, count = release
     mnemonics = shares.split(key, count, threshold)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{code}_v{version}_release-share-{i}-of-{count}.txt" for i in range(1, count + 1)]
+    stem = f"{code}_v{version}_release-share"
+    paths = [out_dir / (f"{stem}-{i}-of-{count}_{officers[i - 1][0]}.txt.age" if officers else f"{stem}-{i}-of-{count}.txt")
+             for i in range(1, count + 1)]  # fmt: skip
     existing = [str(p) for p in paths if p.exists()]
     if existing:
         raise ConflictError(f"{existing[0]} already exists; release shares are never overwritten")
     for i, (path, words) in enumerate(zip(paths, mnemonics, strict=True), start=1):
+        text = f"# examvault release share {i} of {count}, threshold {threshold}, package {package_id} ({code} v{version})\n{words}\n"
+        data = age.encrypt(text.encode(), [age.Recipient.parse(str(officers[i - 1][1]))]) if officers else text.encode()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"# examvault release share {i} of {count}, threshold {threshold}, package {package_id} ({code} v{version})\n{words}\n")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
     return paths
+
+
+def read_share(path: Path, identities: list[age.Identity]) -> shares.ShareText:
+    """A share file as an officer presents it: plain, or age-encrypted to them (opened with their identity)."""
+    from examvault.errors import UnlockError
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read the share ({exc.strerror})") from None
+    if data.startswith(age.VERSION_LINE):
+        try:
+            data = age.decrypt(data, identities)
+        except age.NoIdentityMatches:
+            raise UnlockError(f"{path.name} is encrypted to its officer: give that officer's identity (--identity officer.age-key)") from None
+        except age.AgeError:
+            raise UnlockError(f"{path.name} is damaged: it does not decrypt") from None
+    return shares.ShareText(str(path), data.decode("utf-8", "replace"))
 
 
 def list_packages(bank: Bank, paper: str | None = None) -> list[dict[str, Any]]:

@@ -725,3 +725,52 @@ def test_the_site_alone_cannot_open_an_electronic_paper(sealable: Sealable) -> N
     if shutil.which("age"):
         denied = subprocess.run(["age", "-d", "-i", str(site.identity_file), r["file"]], capture_output=True, timeout=60)
         assert denied.returncode != 0 and not denied.stdout
+
+
+def test_release_shares_encrypted_to_named_officers(sealable: Sealable) -> None:
+    """Each officer's share travels age-encrypted to that officer: read in transit it shows no word of the mnemonic."""
+    from examvault.export.sealing import read_share
+
+    s, cust = sealable, sealable.bank("cust")
+    s.holder("site-7", "site")
+    officers = [s.holder(f"officer-{i}", "officer") for i in (1, 2, 3)]
+    with pytest.raises(ValidationError, match="one distinct --officer per share"):
+        s.seal(kind="electronic", to=("site-7",), release=(2, 3), shares_dir=s.tmp / "enc", officers=["officer-1", "officer-2"])
+    with pytest.raises(ValidationError, match="officer"):
+        s.seal(kind="electronic", to=("site-7",), release=(2, 3), shares_dir=s.tmp / "enc", officers=["officer-1", "officer-2", "site-7"])
+    r = s.seal(kind="electronic", to=("site-7",), release=(2, 3), shares_dir=s.tmp / "enc", officers=[o.name for o in officers])
+    files = [Path(f) for f in r["share_files"]]
+    assert [f.name.split("_")[-1] for f in files] == ["officer-1.txt.age", "officer-2.txt.age", "officer-3.txt.age"]
+    for f, officer in zip(files, officers, strict=True):
+        raw = f.read_bytes()
+        assert raw.startswith(b"age-encryption.org/v1\n") and b"examvault release share" not in raw
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+        text_ = read_share(f, [officer.identity]).text
+        assert f"package {r['package']}" in text_
+        with pytest.raises(UnlockError, match="give that officer's identity"):
+            read_share(f, [officers[(officers.index(officer) + 1) % 3].identity])
+        if shutil.which("age"):
+            plain = subprocess.run(["age", "-d", "-i", str(officer.identity_file), str(f)], capture_output=True, timeout=60)
+            assert plain.returncode == 0 and plain.stdout.decode() == text_
+    presented = [read_share(files[0], [officers[0].identity]), read_share(files[2], [officers[2].identity])]
+    assert release_package(cust, Path(r["file"]), presented, s.tmp / "released")["released"]
+
+
+def test_a_revoked_party_receives_nothing_more_but_its_past_signatures_still_verify(sealable: Sealable) -> None:
+    from examvault.crypto.parties import revoke_party
+
+    s, cust = sealable, sealable.bank("cust")
+    r = s.seal()
+    doc = receipt(Path(r["file"]), identity=s.printer.identity_file, sign_key=s.printer.key, trusted=s.trusted, copies=1)
+    append_statement(cust, json.dumps(doc, ensure_ascii=False), "receipt", receipt=True)
+    with pytest.raises(ValidationError, match="say why"):
+        revoke_party(s.bank("admin"), "printer-1", " ")
+    with pytest.raises(PermissionDenied):
+        revoke_party(s.bank("appr"), "printer-1", "leaked a paper")
+    assert revoke_party(s.bank("admin"), "printer-1", "leaked a paper")["revoked_reason"] == "leaked a paper"
+    with pytest.raises(NotFoundError, match="revoked"):
+        s.seal()
+    later = sign_event(new_event("printer.printed", "printer-1", paper=s.code, package=r["package"], details={"copies": 1}), s.printer.key)
+    with pytest.raises(NotFoundError, match="not a registered party"):
+        append_statement(cust, json.dumps(later, ensure_ascii=False), "printed.json")
+    assert verify_log(cust)["verified"] is True  # the receipt it signed before stays verifiable

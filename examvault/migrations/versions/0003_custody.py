@@ -74,6 +74,7 @@ def upgrade() -> None:
     sa.Column('created_by', sa.String(length=80), nullable=False),
     sa.Column('created_at', examvault.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', examvault.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_reason', sa.String(length=400), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_parties')),
     sa.UniqueConstraint('name', name=op.f('uq_parties_name'))
     )

@@ -582,7 +582,7 @@ def test_electronic_paper_is_released_only_by_enough_good_shares_and_every_attem
     assert done["released"] is True and done["package"] == r["package"]
     out = s.tmp / "released"
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
-    assert manifest["kind"] == "electronic" and manifest["release"] == {"threshold": 2, "shares": 3}
+    assert manifest["kind"] == "electronic" and manifest["release"] == {"threshold": 2, "shares": 3, "officers": []}
     assert {f["name"] for f in manifest["files"]} == set(_files_in(out)) - {"manifest.json"}
     assert any(f["name"].endswith("_试卷.pdf") for f in manifest["files"])
     assert not any(KEY_SUFFIX in f["name"] for f in manifest["files"])

@@ -430,7 +430,14 @@ def bench_custody_db(args: argparse.Namespace) -> None:
             produce.append(t1 - t0)
             verify.append(t2 - t1)
             both.append(t2 - t0)
+    baseline = []
+    for _ in range(args.proofs):
+        t0 = time.perf_counter()
+        with bank.transaction() as session:
+            bank.actor(session, "custody.read")
+        baseline.append(time.perf_counter() - t0)
     print("one proof per call (a transaction, the user's roles, the checkpoint, the leaf, one node query):")
+    print(f"  {'baseline: an empty service call':<36} {us(baseline)}  (transaction + acting user and roles)")
     print(f"  {'produce (custody.inclusion_proof)':<36} {us(produce)}")
     print(f"  {'verify offline (verify_doc)':<36} {us(verify)}")
     print(f"  {'both':<36} {us(both)}")

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from examvault.crypto.signing import canonical_json as canonical_bytes
 from examvault.errors import Issue, ValidationError
 from examvault.itembank import domain
 
@@ -177,7 +178,7 @@ class Blueprint:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return canonical_bytes(value).decode()
 
 
 def _num(value: Decimal) -> float | int:

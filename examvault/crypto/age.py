@@ -310,32 +310,6 @@ def encrypt_payload(file_key: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]
     yield aead.encrypt(_chunk_nonce(counter, True), bytes(pending), None)
 
 
-def decrypt_payload(file_key: bytes, payload: memoryview | bytes) -> Iterator[bytes]:
-    view = memoryview(payload)
-    if len(view) < 16 + TAG:
-        raise AgeError("the age payload is truncated")
-    aead = _payload_aead(file_key, bytes(view[:16]))
-    pos, counter, size = 16, 0, CHUNK + TAG
-    while True:
-        piece = view[pos : pos + size]
-        last = pos + size >= len(view)
-        if len(piece) < TAG:
-            raise AgeError("the age payload is truncated")
-        try:
-            plain = aead.decrypt(_chunk_nonce(counter, last), piece, None)
-        except InvalidTag:
-            raise AgeError(
-                "the age payload failed its integrity check (altered, truncated, reordered, or with data after its end)"
-            ) from None
-        if last and not plain and counter > 0:
-            raise AgeError("the age payload ends with an empty chunk after a full one")
-        yield plain
-        if last:
-            return
-        pos += size
-        counter += 1
-
-
 def plaintext_length(payload_length: int) -> int:
     """How many bytes a payload of this length decrypts to (nonce, then chunks of CHUNK + TAG)."""
     size = CHUNK + TAG
@@ -349,8 +323,9 @@ def decrypt_payload_into(file_key: bytes, payload: memoryview | bytes, out: byte
                          progress: Callable[[int], None] | None = None) -> None:  # fmt: skip
     """Decrypt every chunk in place into `out` (plaintext_length bytes), calling `progress(bytes done)` after each.
 
-    The same checks as decrypt_payload. On a failure part of `out` holds plaintext that was
-    authentic up to that chunk; the caller drops it."""
+    As strict as age: chunk order (the counter is in the nonce), the final-chunk flag, no data
+    after the final chunk, no empty final chunk after a full one. On a failure part of `out` holds
+    plaintext that was authentic up to that chunk; the caller drops it."""
     view = memoryview(payload)
     if len(out) != plaintext_length(len(view)):
         raise ValueError("the output buffer does not fit the payload")

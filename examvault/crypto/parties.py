@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from examvault.accounts.service import audit
+from examvault.accounts.service import audit, get_user
 from examvault.bank import Bank
 from examvault.crypto import age
 from examvault.crypto.models import Party
@@ -22,10 +22,11 @@ PARTY_ROLES = ("printer", "examiner", "site", "courier", "officer", "approver")
 RECEIVES = {"paper": ("printer",), "marking-key": ("examiner",), "electronic": ("site",)}
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """A new file only its owner can read; an existing one is never overwritten."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def new_keys(out: Path, passphrase: str) -> dict[str, str]:
@@ -39,8 +40,8 @@ def new_keys(out: Path, passphrase: str) -> dict[str, str]:
     identity = age.Identity.generate()
     signing = SigningKey.generate(name)
     sign_text = signing.file_text(passphrase)  # checks the passphrase before anything is written
-    _write_private(paths["age-key"], identity.file_text())
-    _write_private(paths["sign-key"], sign_text)
+    write_private(paths["age-key"], identity.file_text().encode())
+    write_private(paths["sign-key"], sign_text.encode())
     paths["age.pub"].write_text(f"{identity.recipient()}\n", encoding="utf-8")
     paths["vkey"].write_text(f"{signing.verify_key}\n", encoding="utf-8")
     return {"name": name, "recipient": str(identity.recipient()), "verify_key": str(signing.verify_key)} | {
@@ -71,8 +72,6 @@ def add_party(bank: Bank, name: str, role: str, *, recipient: str | None, verify
         if session.scalar(select(Party.id).where(Party.name == name)) is not None:
             raise ConflictError(f"party {name!r} is already registered")
         if role == "approver":
-            from examvault.accounts.service import get_user
-
             approver = get_user(session, name)
             if "approver" not in approver.roles:
                 raise ValidationError(f"user {name!r} is not an approver; an approver's signing key is registered under their user name")

@@ -135,15 +135,12 @@ class SigningKey:
     def _private(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.seed)
 
-    def _key(self) -> Ed25519PrivateKey:
-        return self._private
-
     @cached_property
     def verify_key(self) -> VerifyKey:
-        return VerifyKey(self.name, self._key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+        return VerifyKey(self.name, self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
 
     def sign_raw(self, message: bytes) -> bytes:
-        return self._key().sign(message)
+        return self._private.sign(message)
 
     def sign(self, context: str, message: bytes) -> dict[str, str]:
         return {"signer": self.name, "key_id": self.verify_key.key_id, "signature": _b64(self.sign_raw(CONTEXTS[context] + message))}
@@ -204,4 +201,5 @@ def distinct_valid(context: str, message: bytes, signatures: Iterable[Mapping[st
 
 
 def canonical_json(obj: Any) -> bytes:
+    """The one canonical JSON of the project (signed bytes, digests, stored documents)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -60,18 +60,24 @@ def new_event(
     type_: str, actor: str, *, counterpart: str | None = None, paper: str | None = None, package: str | None = None,
     details: Mapping[str, Any] | None = None, at: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    rule = event_type(type_)
-    if rule.handover and not counterpart:
-        raise ValidationError(f"{type_} is a handover: name the counterpart (--counterpart)")
-    if counterpart is not None and counterpart == actor:
-        raise ValidationError("the counterpart of a handover must be another party than the actor")
-    details = dict(details or {})
-    if rule.copies and not isinstance(details.get("copies"), int):
-        raise ValidationError(f"{type_} records a copy count: give --copies")
-    return {
+    event = {
         "format": EVENT_FORMAT, "id": str(uuid.uuid4()), "type": type_, "at": at or now_text(), "actor": actor,
-        "counterpart": counterpart, "paper": paper, "package": package, "details": details, "signatures": [],
+        "counterpart": counterpart, "paper": paper, "package": package, "details": dict(details or {}), "signatures": [],
     }  # fmt: skip
+    _check_rules(event, "the event")
+    return event
+
+
+def _check_rules(event: Mapping[str, Any], what: str) -> None:
+    """What its type asks of an event: a handover names another party as counterpart; some record a copy count."""
+    rule = event_type(str(event["type"]))
+    if rule.handover and not event.get("counterpart"):
+        raise ValidationError(f"{what}: {event['type']} is a handover and must name its counterpart (--counterpart)")
+    if event.get("counterpart") is not None and event["counterpart"] == event["actor"]:
+        raise ValidationError(f"{what}: the counterpart of a handover must be another party than the actor")
+    copies = event.get("details", {}).get("copies")
+    if rule.copies and (not isinstance(copies, int) or isinstance(copies, bool) or copies < 0):
+        raise ValidationError(f"{what}: {event['type']} must record a copy count (--copies, a whole number)")
 
 
 def signed_bytes(event: Mapping[str, Any]) -> bytes:
@@ -101,7 +107,7 @@ def parse_statement(text: str, what: str) -> dict[str, Any]:
         datetime.strptime(doc["at"], "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         raise ValidationError(f"{what}: 'id' must be a UUID and 'at' a UTC time (YYYY-MM-DDTHH:MM:SSZ)") from None
-    rule = event_type(doc["type"])
+    event_type(doc["type"])
     if not isinstance(doc.get("signatures", []), list) or not isinstance(doc.get("details", {}), dict):
         raise ValidationError(f"{what}: 'signatures' must be a list and 'details' an object")
     for field, limit in (("actor", 80), ("counterpart", 80), ("paper", 60), ("package", 36)):
@@ -113,13 +119,7 @@ def parse_statement(text: str, what: str) -> dict[str, Any]:
             uuid.UUID(doc["package"])
         except ValueError:
             raise ValidationError(f"{what}: 'package' must be a package id (a UUID)") from None
-    if rule.handover and not doc.get("counterpart"):
-        raise ValidationError(f"{what}: {doc['type']} is a handover and must name its counterpart")
-    if doc.get("counterpart") is not None and doc["counterpart"] == doc["actor"]:
-        raise ValidationError(f"{what}: the counterpart of a handover must be another party than the actor")
-    copies = doc.get("details", {}).get("copies")
-    if rule.copies and (not isinstance(copies, int) or isinstance(copies, bool) or copies < 0):
-        raise ValidationError(f"{what}: {doc['type']} must record a copy count (details.copies, a whole number)")
+    _check_rules(doc, what)
     return doc
 
 

@@ -1,7 +1,8 @@
 """The custody log in the bank: appends, checkpoints, proofs and the full check. One transaction per action.
 
-Events the bank records itself are covered by the institution's signed checkpoints;
-statements from parties carry the parties' own signatures, checked before they go in.
+Events the bank records itself are signed with the institution's key; statements from
+parties carry the parties' own signatures, checked before they go in. Signed checkpoints
+cover the whole tree.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, text
@@ -21,7 +23,14 @@ from examvault.crypto.models import BankMeta, Party
 from examvault.crypto.records import open_fields, seal_fields
 from examvault.crypto.signing import SigningKey, VerifyKey, canonical_json
 from examvault.custody import merkle
-from examvault.custody.events import EVENT_TYPES, missing_signatures, new_event, parse_statement, signed_bytes
+from examvault.custody.events import (
+    EVENT_TYPES,
+    missing_signatures,
+    new_event,
+    parse_statement,
+    required_signers,
+    signed_bytes,
+)
 from examvault.custody.models import (
     INSTITUTION_KEY,
     CustodyCheckpoint,
@@ -157,11 +166,9 @@ def append_statement(bank: Bank, text: str, what: str, *, receipt: bool = False)
         rule = EVENT_TYPES[event["type"]]
         if rule.by != "party":
             raise ValidationError(f"{what}: {event['type']} events are recorded by the bank, not brought in as statements")
-        if rule.handover and not (isinstance(event.get("counterpart"), str) and event["counterpart"]):
-            raise ValidationError(f"{what}: {event['type']} is a handover: it must name its counterpart")
         if receipt and event["type"] != "printer.received":
             raise ValidationError(f"{what} is a {event['type']} statement, not a receipt")
-        signers = [event["actor"]] + ([event["counterpart"]] if rule.handover else [])
+        signers = required_signers(event, None)  # parse_statement made sure a handover names its counterpart
         keys = _parties(session, signers)
         unknown = [n for n in signers if n not in keys]
         if unknown:
@@ -173,7 +180,7 @@ def append_statement(bank: Bank, text: str, what: str, *, receipt: bool = False)
             _check_package_reference(session, event, what, receipt=receipt)
         seq = _append(session, [event])[0]
         audit(session, user, "custody.append", "custody", str(seq), type=event["type"], by=event["actor"])
-        note = _checkpoint(session, bank.keyring(session))
+        note = sign_checkpoint(bank, session)
         return {"seq": seq, "type": event["type"], "actor": event["actor"], "counterpart": event.get("counterpart"), "checkpoint": note}
 
 
@@ -214,55 +221,45 @@ def append_bank_event(bank: Bank, type_: str, *, paper: str | None = None, packa
         code = paper_by_ref(session, paper).code if paper else None
         seq = record(bank, session, type_, user.username, paper=code, package=package, details=details)
         audit(session, user, "custody.append", "custody", str(seq), type=type_)
-        return {"seq": seq, "type": type_, "checkpoint": _checkpoint(session, bank.keyring(session))}
+        return {"seq": seq, "type": type_, "checkpoint": sign_checkpoint(bank, session)}
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _node_lookup(session: Session) -> merkle.NodeLookup:
-    """Fetch every node a proof needs in one query: run the algorithm once to learn which."""
-    cache: dict[tuple[int, int], bytes] = {}
-
-    def fetch(keys: Iterable[tuple[int, int]]) -> None:
-        todo = [k for k in set(keys) if k not in cache]
-        for i in range(0, len(todo), 200):  # a bounded statement per 200 nodes
-            for lv, ix, h in session.execute(_node_query(todo[i : i + 200])):
-                cache[(lv, ix)] = h
-
-    def node(level: int, index: int) -> bytes:
-        if (level, index) not in cache:
-            fetch([(level, index)])
-        try:
-            return cache[(level, index)]
-        except KeyError:
-            raise IntegrityError(f"the custody log is missing tree node {level}/{index}") from None
-
-    node.fetch = fetch  # type: ignore[attr-defined]
-    return node
-
-
-def _node_query(keys: list[tuple[int, int]]) -> Any:
-    """One primary-key probe per node, OR'ed. Written as SQL text: building the same condition through
-    the ORM costs more than the query, and a row-value IN makes SQLite scan the table."""
-    where = " OR ".join(f'(level = :l{i} AND "index" = :i{i})' for i in range(len(keys)))
-    params = {f"{p}{i}": v for i, (lv, ix) in enumerate(keys) for p, v in (("l", lv), ("i", ix))}
-    return text(f'SELECT level, "index", hash FROM custody_nodes WHERE {where}').bindparams(**params)
+@lru_cache(maxsize=256)
+def _nodes_sql(count: int) -> Any:
+    """One primary-key probe per node, OR'ed, for `count` nodes. Written as SQL text and kept per count:
+    building the same condition through the ORM costs more than the query, and a row-value IN makes
+    SQLite scan the table."""
+    where = " OR ".join(f'(level = :l{i} AND "index" = :i{i})' for i in range(count))
+    return text(f'SELECT level, "index", hash FROM custody_nodes WHERE {where}')
 
 
 def _prefetched(session: Session, compute: Any) -> Any:
-    """Run `compute(lookup)` twice: first recording which nodes it reads, then with them fetched at once."""
-    needed: list[tuple[int, int]] = []
+    """Run `compute(node_lookup)` twice: first recording which tree nodes it reads (the proof's shape does
+    not depend on their values), then over those nodes, fetched in a few queries."""
+    needed: set[tuple[int, int]] = set()
 
     def record_only(level: int, index: int) -> bytes:
-        needed.append((level, index))
-        return b"\0" * 32
+        needed.add((level, index))
+        return bytes(32)
 
     compute(record_only)
-    lookup = _node_lookup(session)
-    if needed:
-        lookup.fetch(needed)  # type: ignore[attr-defined]
-    return compute(lookup)
+    keys = sorted(needed)
+    nodes: dict[tuple[int, int], bytes] = {}
+    for i in range(0, len(keys), 200):  # a bounded statement per 200 nodes
+        part = keys[i : i + 200]
+        params = {f"{p}{j}": v for j, (lv, ix) in enumerate(part) for p, v in (("l", lv), ("i", ix))}
+        nodes.update(((lv, ix), h) for lv, ix, h in session.execute(_nodes_sql(len(part)), params))
+
+    def node(level: int, index: int) -> bytes:
+        try:
+            return nodes[(level, index)]
+        except KeyError:
+            raise IntegrityError(f"the custody log is missing tree node {level}/{index}") from None
+
+    return compute(node)
 
 
 def _size(session: Session) -> int:
@@ -270,14 +267,14 @@ def _size(session: Session) -> int:
     return head.size if head else 0
 
 
-def _checkpoint(session: Session, keyring: Keyring) -> str:
-    """Sign the current tree head (idempotent per size)."""
+def sign_checkpoint(bank: Bank, session: Session) -> str:
+    """Sign the current tree head, in the caller's transaction (idempotent per size)."""
     size = _size(session)
     existing = session.get(CustodyCheckpoint, size)
     if existing is not None:
         return existing.note
     root = _prefetched(session, lambda node: merkle.root(node, size))
-    note = Checkpoint(origin(session), size, root).sign(institution_signing_key(session, keyring))
+    note = Checkpoint(origin(session), size, root).sign(institution_signing_key(session, bank.keyring(session)))
     session.add(CustodyCheckpoint(size=size, root=root, note=note))
     session.flush()
     return note
@@ -287,7 +284,7 @@ def checkpoint(bank: Bank) -> str:
     with bank.transaction(write=True) as session:
         user = bank.actor(session, "custody.append")
         session.get(CustodyHead, 1, with_for_update=True)  # one signer per size: concurrent checkpoints wait
-        note = _checkpoint(session, bank.keyring(session))
+        note = sign_checkpoint(bank, session)
         audit(session, user, "custody.checkpoint", "custody", str(_size(session)))
         return note
 
@@ -396,18 +393,18 @@ def verify_log(bank: Bank, *, seen_checkpoint: str | None = None, trusted: Verif
             raise IntegrityError("tree nodes are missing: the log was truncated")
         checkpoints = list(session.scalars(select(CustodyCheckpoint).order_by(CustodyCheckpoint.size)))
         for cp in checkpoints:
-            if _check_checkpoint(cp.note, trusted, tree, size, f"stored checkpoint {cp.size}") != cp.size or open_note(cp.note, trusted).root != cp.root:
+            if _check_checkpoint(cp.note, trusted, tree, size, f"stored checkpoint {cp.size}") != Checkpoint(origin(session), cp.size, cp.root):
                 raise IntegrityError(f"stored checkpoint {cp.size} holds the note of another tree: checkpoints were swapped")
-        seen = _check_checkpoint(seen_checkpoint, trusted, tree, size, "the checkpoint given") if seen_checkpoint else None
+        seen = _check_checkpoint(seen_checkpoint, trusted, tree, size, "the checkpoint given").size if seen_checkpoint else None
         latest = checkpoints[-1].size if checkpoints else 0
         return {"events": size, "checkpoints": len(checkpoints), "latest_checkpoint": latest, "not_yet_checkpointed": size - latest,
                 "root": merkle.root(tree.node, size).hex(), "seen_checkpoint": seen, "verified": True}  # fmt: skip
 
 
-def _check_checkpoint(note: str, trusted: VerifyKey, tree: merkle.MemoryTree, size: int, what: str) -> int:
+def _check_checkpoint(note: str, trusted: VerifyKey, tree: merkle.MemoryTree, size: int, what: str) -> Checkpoint:
     cp = open_note(note, trusted, what)
     if cp.size > size:
         raise IntegrityError(f"{what} covers {cp.size} events but the log holds {size}: the log was truncated or rolled back")
     if merkle.root(tree.node, cp.size) != cp.root:
         raise IntegrityError(f"{what} (size {cp.size}) does not match the log: its history was rewritten or forked")
-    return cp.size
+    return cp

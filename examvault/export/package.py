@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
 from examvault.crypto import age
-from examvault.crypto.signing import SigningKey, VerifyKey, canonical_json, distinct_valid
+from examvault.crypto.signing import CONTEXTS, SigningKey, VerifyKey, canonical_json, distinct_valid
 from examvault.errors import IntegrityError, ValidationError
 
 PACKAGE_FORMAT = "examvault.package/v1"
@@ -209,8 +209,6 @@ def seal(
 
 
 def _outer_message(prefix: bytes, payload_sha256: bytes) -> bytes:
-    from examvault.crypto.signing import CONTEXTS
-
     return CONTEXTS["package-outer"] + prefix + payload_sha256
 
 

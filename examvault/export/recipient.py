@@ -26,7 +26,7 @@ def default_state() -> Path:
     return Path(os.environ.get(STATE_ENV) or Path.home() / ".examvault" / "opened.json")
 
 
-def _read(path: Path, what: str) -> bytes:
+def read_file(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -34,12 +34,12 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def load_identities(path: Path) -> list[age.Identity]:
-    return age.Identity.parse_file(_read(path, "identity").decode("utf-8", "replace"), str(path))
+    return age.Identity.parse_file(read_file(path, "identity").decode("utf-8", "replace"), str(path))
 
 
 def verify_file(path: Path, trusted: VerifyKey) -> dict[str, Any]:
     """What a courier can check without opening: the institution signed this header and this ciphertext."""
-    outer = fmt.verify(_read(path, "package"), trusted)
+    outer = fmt.verify(read_file(path, "package"), trusted)
     return {"file": str(path), "verified": True, "signed_by": f"{trusted.name}+{trusted.key_id}",
             "payload_sha256": outer.payload_sha256} | outer.doc  # fmt: skip
 
@@ -96,7 +96,7 @@ def write_files(opened: fmt.Opened, out_dir: Path) -> list[dict[str, Any]]:
 
 def open_file(path: Path, *, identity: Path, trusted: VerifyKey, out_dir: Path, state: Path | None = None,
               now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
-    opened = fmt.open_package(_read(path, "package"), trusted=trusted, now=now or datetime.now(UTC), identities=load_identities(identity))
+    opened = fmt.open_package(read_file(path, "package"), trusted=trusted, now=now or datetime.now(UTC), identities=load_identities(identity))
     memory = OpenedState(state or default_state())
     memory.check(opened)
     files = write_files(opened, out_dir)
@@ -113,7 +113,7 @@ def _opened_summary(opened: fmt.Opened, files: list[dict[str, Any]]) -> dict[str
 def receipt(path: Path, *, identity: Path, sign_key: SigningKey, trusted: VerifyKey, copies: int,
             now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
     """A signed `printer.received` statement: proves the recipient decrypted this very file."""
-    data = _read(path, "package")
+    data = read_file(path, "package")
     opened = fmt.open_package(data, trusted=trusted, now=now or datetime.now(UTC), identities=load_identities(identity))
     me = next((r for r in opened.manifest["recipients"] if r["fingerprint"] == opened.recipient), None)
     if me is None or me["party"] != sign_key.name:

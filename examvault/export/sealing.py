@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shamir_mnemonic import MnemonicError
+from shamir_mnemonic.share import Share
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
@@ -25,14 +27,15 @@ from examvault.assembly.service import paper_by_ref, paper_digest
 from examvault.bank import Bank
 from examvault.crypto import age, shares
 from examvault.crypto.models import Party
-from examvault.crypto.parties import RECEIVES, party
+from examvault.crypto.parties import RECEIVES, party, write_private
 from examvault.crypto.signing import VerifyKey
-from examvault.custody.service import _checkpoint, institution_signing_key, record
+from examvault.custody.service import institution_signing_key, institution_verify_key, record, sign_checkpoint
 from examvault.db import utcnow
-from examvault.errors import ConflictError, ValidationError
+from examvault.errors import ConflictError, UnlockError, ValidationError
 from examvault.export import package as fmt
 from examvault.export.document import PaperDocument
 from examvault.export.models import Package
+from examvault.export.recipient import read_file, write_files
 from examvault.export.service import render_files
 
 
@@ -184,7 +187,7 @@ def seal_package(
             record(bank, session, "package.sealed", user.username, paper=code, package=str(package_id), details=details | {"copies": copies["total"]})
             record(bank, session, "package.exported", user.username, paper=code, package=str(package_id),
                    details={"file": path.name, "bytes": sealed.bytes, "payload_sha256": sealed.payload_sha256})  # fmt: skip
-            note = _checkpoint(session, bank.keyring(session))
+            note = sign_checkpoint(bank, session)
         os.replace(partial, path)
     except SAIntegrityError:
         partial.unlink(missing_ok=True)
@@ -217,21 +220,13 @@ def _write_shares(out_dir: Path, code: str, version: int, package_id: uuid.UUID,
         raise ConflictError(f"{existing[0]} already exists; release shares are never overwritten")
     for i, (path, words) in enumerate(zip(paths, mnemonics, strict=True), start=1):
         text = f"# examvault release share {i} of {count}, threshold {threshold}, package {package_id} ({code} v{version})\n{words}\n"
-        data = age.encrypt(text.encode(), [age.Recipient.parse(str(officers[i - 1][1]))]) if officers else text.encode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        write_private(path, age.encrypt(text.encode(), [age.Recipient.parse(str(officers[i - 1][1]))]) if officers else text.encode())
     return paths
 
 
 def read_share(path: Path, identities: list[age.Identity]) -> shares.ShareText:
     """A share file as an officer presents it: plain, or age-encrypted to them (opened with their identity)."""
-    from examvault.errors import UnlockError
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"{path}: cannot read the share ({exc.strerror})") from None
+    data = read_file(path, "share")
     if data.startswith(age.VERSION_LINE):
         try:
             data = age.decrypt(data, identities)
@@ -257,13 +252,7 @@ def list_packages(bank: Bank, paper: str | None = None) -> list[dict[str, Any]]:
 def release_package(bank: Bank, path: Path, share_texts: list[shares.ShareText], out_dir: Path, *, now: datetime | None = None) -> dict[str, Any]:
     """Open an electronic paper with K officers' shares. Every share presented goes into the custody log first,
     in its own transaction, so an attempt that fails is on record too."""
-    from shamir_mnemonic import MnemonicError
-    from shamir_mnemonic.share import Share
-
-    from examvault.custody.service import institution_verify_key
-    from examvault.export.recipient import _read, write_files
-
-    data = _read(path, "package")
+    data = read_file(path, "package")
     with bank.transaction() as session:
         bank.actor(session, "package.release")
         trusted = institution_verify_key(session)
@@ -287,5 +276,5 @@ def release_package(bank: Bank, path: Path, share_texts: list[shares.ShareText],
         user = bank.actor(session, "package.release")
         record(bank, session, "release.opened", user.username, paper=outer.doc["paper"], package=outer.package_id,
                details={"shares": len(share_texts), "out": str(out_dir)})  # fmt: skip
-        _checkpoint(session, bank.keyring(session))
+        sign_checkpoint(bank, session)
     return {"package": outer.package_id, "paper": outer.doc["paper"], "released": True, "files": files}

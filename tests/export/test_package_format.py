@@ -139,7 +139,7 @@ def seal_plain(data: bytes, plain: bytes, outer_changes: dict[str, Any] | None =
 
 def plaintext(data: bytes, identity: Identity = PRINTER) -> bytes:
     header, payload = split(data)
-    return b"".join(age.decrypt_payload(age.x25519_file_key(header, [identity]), payload))
+    return bytes(age.decrypt_payload_all(age.x25519_file_key(header, [identity]), payload))
 
 
 def tar_of(members: list[tuple[str, bytes]]) -> bytes:
@@ -321,7 +321,7 @@ def test_reencrypted_by_a_recipient_is_rejected(small: bytes) -> None:
     """Printer A opens its package and re-addresses the same plaintext to printer B."""
     header, payload = split(small)
     file_key = age.x25519_file_key(header, [PRINTER])
-    plain = b"".join(age.decrypt_payload(file_key, payload))
+    plain = bytes(age.decrypt_payload_all(file_key, payload))
     new_key = os.urandom(16)
     stanzas = [age.x25519_stanza(PRINTER_B.recipient(), new_key), header.stanza(pkg.OUTER_STANZA)]
     prefix = age.VERSION_LINE + b"\n" + b"".join(s.encode() for s in stanzas)

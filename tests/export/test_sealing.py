@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from examvault.accounts.service import add_user
 from examvault.assembly.models import PaperApproval
@@ -622,70 +622,21 @@ def test_an_electronic_paper_can_be_sealed_again_into_the_same_shares_folder(sea
 # ---------------------------------------------------------------- 7. no plaintext outside the packages
 
 
-# Files deleted while a test watches are read just before they go (an audit hook sees every
-# os.remove/os.unlink, also those of tempfile and shutil.rmtree, which monkeypatching misses).
-_DELETION_WATCH: list[tuple[Path, list[tuple[str, bytes]]]] = []
-_HOOKED: list[bool] = []
-
-
-def _on_audit(event: str, args: tuple[Any, ...]) -> None:
-    if event != "os.remove" or not _DELETION_WATCH:
-        return
-    try:
-        path, dir_fd = Path(os.fsdecode(args[0])), args[1]
-        if dir_fd not in (None, -1) and not path.is_absolute():
-            path = Path(os.readlink(f"/proc/self/fd/{dir_fd}")) / path
-        for root, sink in _DELETION_WATCH:
-            if str(path).startswith(str(root)) and path.is_file():
-                sink.append((str(path), path.read_bytes()))
-    except Exception:  # noqa: BLE001 - an audit hook must never break the code it watches
-        pass
-
-
-def _hook_deletions() -> None:
-    if not _HOOKED:
-        import sys
-
-        sys.addaudithook(_on_audit)
-        _HOOKED.append(True)
-
-
 def _needles(marker: str) -> list[bytes]:
     from tests.test_plaintext_scan import _needles as needles
 
     return needles({"stem": marker})
 
 
-def _scan_bank(bank: Bank, needles: list[bytes]) -> None:
-    from examvault.schema import metadata
-    from tests.test_plaintext_scan import _scan
-
-    url = bank.engine.url
-    if url.get_backend_name() == "sqlite":
-        db = Path(str(url.database))
-        files = [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
-        assert db in files
-        for p in files:  # bank.db, -wal, -shm, a journal
-            _scan(p.read_bytes(), needles, p.name)
-    else:
-        with bank.engine.connect() as conn:
-            for t in metadata.sorted_tables:
-                for (row_text,) in conn.execute(text(f'SELECT CAST(t AS text) FROM "{t.name}" t')):
-                    _scan(row_text.encode(), needles, f"PostgreSQL table {t.name}")
-
-
 def test_sealing_leaves_no_plaintext_outside_the_package(sealable: Sealable, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_plaintext_scan import _scan
+    from tests.test_plaintext_scan import _scan, scan_bank, watch_deletions
 
     s = sealable
     tmpdir = s.tmp / "tmpdir"
     tmpdir.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
-    vanished: list[tuple[str, bytes]] = []
-    _hook_deletions()
-    _DELETION_WATCH.append((s.tmp, vanished))
-    try:
+    with watch_deletions(s.tmp) as vanished:
         s.holder("site-1", "site")
         paper = s.seal(rooms=[RoomCopies("第一中学", "第1考场", 30)])
         key = s.seal(kind="marking-key", to=("examiner-1",))
@@ -693,11 +644,9 @@ def test_sealing_leaves_no_plaintext_outside_the_package(sealable: Sealable, mon
         doc = receipt(Path(paper["file"]), identity=s.printer.identity_file, sign_key=s.printer.key, trusted=s.trusted, copies=30)
         append_statement(s.bank("cust"), json.dumps(doc, ensure_ascii=False), "receipt", receipt=True)
         list_packages(s.bank("cust"))
-    finally:
-        _DELETION_WATCH.clear()
 
     needles = _needles(s.marker)
-    _scan_bank(s.bank("cust"), needles)
+    scan_bank(s.bank("cust").engine.url, needles)
     opened_dirs = {s.tmp / "printer-out", s.tmp / "examiner-out"}
     for p in s.tmp.rglob("*"):  # packages, shares, key files, the temp dir: everything but what a recipient opens
         if p.is_file():

@@ -15,7 +15,7 @@ import hmac
 import json
 import uuid
 import zlib
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +39,8 @@ def _encode(value: Any) -> Any:
         return {"b": base64.b64encode(value).decode()}
     if isinstance(value, datetime):
         return {"dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"da": value.isoformat()}
     if isinstance(value, Decimal):
         return {"d": str(value)}
     if isinstance(value, uuid.UUID):
@@ -54,6 +56,7 @@ def _decode(value: Any) -> Any:
         return {
             "b": lambda r: base64.b64decode(r),
             "dt": datetime.fromisoformat,
+            "da": date.fromisoformat,
             "d": Decimal,
             "u": uuid.UUID,
             "j": lambda r: r,

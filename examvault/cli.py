@@ -1271,6 +1271,15 @@ def custody_verify(state: State, proof: Path | None, trust: Path | None, seen: P
                       + (f"; {r['not_yet_checkpointed']} events newer than the latest checkpoint" if r["not_yet_checkpointed"] else ""))
 
 
+# Capabilities with command groups of their own; imported last, as they use the helpers above.
+from examvault.quality.cli import quality_group  # noqa: E402
+from examvault.registration.cli import candidate_group, session_group  # noqa: E402
+from examvault.staff.cli import staff_group  # noqa: E402
+
+for _group in (session_group, candidate_group, staff_group, quality_group):
+    cli.add_command(_group)
+
+
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:

@@ -55,6 +55,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Opening an electronic paper with officers' shares, on exam day.
     "package.release": frozenset({"exam_admin", "custodian"}),
     "audit.read": frozenset({"supervisor", "admin"}),
+    # Exam sessions, rooms and candidates; candidates' personal data is sealed and shown masked.
+    "session.read": frozenset({"exam_admin", "supervisor", "custodian", "admin"}),
+    "session.manage": frozenset({"exam_admin"}),
+    "session.advance": frozenset({"exam_admin"}),
+    "candidate.manage": frozenset({"exam_admin"}),
+    # The personnel registry: examiners, invigilators, chief examiners and supervisors.
+    "staff.read": frozenset({"exam_admin", "supervisor", "admin"}),
+    "staff.manage": frozenset({"exam_admin", "admin"}),
+    "staff.assign": frozenset({"exam_admin"}),
+    "staff.discipline": frozenset({"exam_admin", "admin"}),
+    "staff.badge": frozenset({"exam_admin"}),
+    # Supervision: supervisors inspect and close findings; nobody else may clear their own findings.
+    "quality.file": frozenset({"supervisor"}),
+    "quality.check": frozenset({"supervisor"}),
+    "quality.incident": frozenset({"exam_admin", "supervisor"}),
+    "quality.report": frozenset({"supervisor", "exam_admin", "admin"}),
     "bank.backup": frozenset({"custodian", "admin"}),
     "user.manage": frozenset({"admin"}),
 }

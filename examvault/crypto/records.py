@@ -116,3 +116,19 @@ def rewrap(
             if on_batch:
                 on_batch(len(rows))
     return done
+
+
+def seal_document(
+    keyring: Keyring, spec: SealedTable, record_id: str, version: int, field: str, doc: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A whole record of personal data as one sealed JSON field: adding a field needs no migration."""
+    from examvault.crypto.signing import canonical_json
+
+    return seal_fields(keyring, spec, record_id, version, {field: canonical_json(doc)})
+
+
+def open_document(keyring: Keyring, spec: SealedTable, row: Mapping[str, Any], field: str) -> dict[str, Any]:
+    import json
+
+    raw = open_fields(keyring, spec, row, (field,))[field]
+    return json.loads(raw) if raw else {}

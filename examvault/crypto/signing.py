@@ -36,6 +36,8 @@ CONTEXTS = {
     "manifest": b"examvault/manifest/v1\n",
     "approval": b"examvault/approval/v1\n",
     "custody-event": b"examvault/custody-event/v1\n",
+    "token": b"examvault/token/v1\n",
+    "revocations": b"examvault/revocations/v1\n",
 }
 
 

@@ -33,6 +33,7 @@ USERS = {  # username: (roles, display name)
     "approver": (["approver"], "审批人 冯国庆"),
     "approver2": (["approver"], "审批人 周丽"),
     "supervisor": (["supervisor"], "质量督导 韩雪"),
+    "kaowu": (["exam_admin"], "考务 陈红"),
 }
 
 
@@ -185,6 +186,9 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     step, papers = run_assembly_stage(bank, directory, console, step, signers)
     paper_code = papers[0]["code"]
     step = run_custody_stage(bank, directory, console, step, papers)
+    from examvault.demo.staff_stage import run_staff_stage
+
+    step, sitting = run_staff_stage(bank, directory, console, step, papers, OCCUPATION)
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):
@@ -206,7 +210,10 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
         "examvault custody list && examvault custody verify\n"
         f"cd printer-site && examvault package verify ../packages/{paper_code}_paper_v1.evp --trust ../institution.vkey\n"
         f"age -d -i ../parties/printer-1/printer-1.age-key ../packages/{paper_code}_paper_v1.evp | tar tvf -\n"
-        "examvault custody verify receipt-proof.json --trust ../institution.vkey",
+        "examvault custody verify receipt-proof.json --trust ../institution.vkey\n"
+        f"cd .. && export EXAMVAULT_USER=kaowu && examvault staff list && examvault staff staffing {sitting}\n"
+        f"EXAMVAULT_USER=supervisor examvault quality checklist {sitting} && examvault quality incidents {sitting}\n"
+        "examvault staff verify-badge @sitting/badge-KP001.txt --trust institution.vkey --revocations sitting/revocations.json",
         markup=False,
     )
     return {"directory": str(directory), "items": len(items), "bank_id": info["bank_id"]}

@@ -1,0 +1,170 @@
+"""Exam sessions, rooms and candidates: the sitting that staff are assigned to.
+
+This is the core the registration issue grows (eligibility, tickets, certificates);
+here it holds what staffing and supervision need: a session with its occupation,
+level and date, its rooms and stations, and who sits where.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from examvault.accounts.service import audit
+from examvault.bank import Bank
+from examvault.crypto.keyring import Keyring
+from examvault.crypto.records import open_document, seal_document
+from examvault.errors import ConflictError, NotFoundError, ValidationError
+from examvault.registration.identity import id_number_problem, mask_id, phone_problem
+from examvault.registration.models import CANDIDATE_PERSONAL, Candidate, ExamSession, Room
+from examvault.staff.rules import ROOM_KINDS
+
+STAGES = ("registration_review", "paper_approval", "room_acceptance", "marking", "result_registration", "closed")
+
+
+def get_session(session: Session, code: str) -> ExamSession:
+    row = session.scalars(select(ExamSession).where(ExamSession.code == code)).first()
+    if row is None:
+        raise NotFoundError(f"no exam session {code!r} (create it with `examvault session create`)")
+    return row
+
+
+def get_room(session: Session, exam: ExamSession, code: str) -> Room:
+    room = session.scalars(select(Room).where(Room.session_id == exam.id, Room.code == code)).first()
+    if room is None:
+        have = ", ".join(r.code for r in exam.rooms) or "none yet"
+        raise NotFoundError(f"session {exam.code} has no room {code!r} (rooms: {have})")
+    return room
+
+
+def create_session(
+    bank: Bank, code: str, *, occupation: str, level: int, exam_date: date, site: str = "", papers: Iterable[str] = ()
+) -> dict[str, Any]:
+    if not code or len(code) > 40:
+        raise ValidationError("a session code must have 1 to 40 characters")
+    if level not in (1, 2, 3, 4, 5):
+        raise ValidationError(f"level {level} is not a level (5 = 五级/初级工 … 1 = 一级/高级技师)")
+    with bank.transaction(write=True) as session:
+        actor = bank.actor(session, "session.manage")
+        if session.scalars(select(ExamSession.id).where(ExamSession.code == code)).first():
+            raise ConflictError(f"exam session {code!r} already exists")
+        exam = ExamSession(code=code, occupation=occupation, level=level, exam_date=exam_date, site=site,
+                           papers=",".join(papers), created_by=actor.username)  # fmt: skip
+        session.add(exam)
+        session.flush()
+        audit(session, actor, "session.create", "exam_session", code, occupation=occupation, level=level,
+              exam_date=exam_date.isoformat())  # fmt: skip
+        return session_summary(session, exam)
+
+
+def add_room(bank: Bank, session_code: str, code: str, *, kind: str, capacity: int, location: str = "") -> dict[str, Any]:
+    if kind not in ROOM_KINDS:
+        raise ValidationError(f"room kind {kind!r} is not one of {', '.join(ROOM_KINDS)}")
+    if capacity < 1:
+        raise ValidationError(f"room {code}: capacity must be at least 1")
+    with bank.transaction(write=True) as session:
+        actor = bank.actor(session, "session.manage")
+        exam = get_session(session, session_code)
+        if any(r.code == code for r in exam.rooms):
+            raise ConflictError(f"session {session_code} already has a room {code!r}")
+        room = Room(session_id=exam.id, code=code, kind=kind, capacity=capacity, location=location)
+        session.add(room)
+        session.flush()
+        audit(session, actor, "session.room.add", "exam_session", session_code, room=code, kind=kind, capacity=capacity)
+        return {"session": session_code, "room": code, "kind": kind, "capacity": capacity, "location": location}
+
+
+def _candidate_problems(row: Mapping[str, str]) -> list[tuple[str, str]]:
+    problems = []
+    if not row.get("name", "").strip():
+        problems.append(("name", "required"))
+    problem = id_number_problem(row.get("id_number", ""))
+    if problem:
+        problems.append(("id_number", problem))
+    if row.get("phone") and (problem := phone_problem(row["phone"])):
+        problems.append(("phone", problem))
+    return problems
+
+
+def add_candidates(bank: Bank, session_code: str, rows: list[Mapping[str, str]], *, room: str | None = None) -> list[dict[str, Any]]:
+    """Place candidates in a session (and a room). All or nothing; each problem names its row and field."""
+    issues = [f"candidate {n}, field {f}: {m}" for n, r in enumerate(rows, 1) for f, m in _candidate_problems(r)]
+    numbers = [r.get("id_number", "").strip().upper() for r in rows]
+    issues += [f"candidate {n}: the ID number repeats an earlier row" for n, v in enumerate(numbers, 1) if v in numbers[: n - 1]]
+    if issues:
+        raise ValidationError("nothing was added:\n" + "\n".join(issues))
+    with bank.transaction(write=True) as session:
+        actor = bank.actor(session, "candidate.manage")
+        keyring = bank.keyring(session)
+        keyring.pin(session, "personal")
+        exam = get_session(session, session_code)
+        target = get_room(session, exam, room) if room else None
+        known = {doc["id_number"] for doc in (d for _, d in candidate_documents(session, keyring, exam))}
+        dup = [n for n, v in enumerate(numbers, 1) if v in known]
+        if dup:
+            raise ConflictError(f"candidate {dup[0]}: this ID number is already registered for session {session_code}; nothing was added")
+        seated = 0
+        if target is not None:
+            seated = session.scalar(select(func.count()).where(Candidate.room_id == target.id)) or 0
+            if seated + len(rows) > target.capacity:
+                raise ConflictError(f"room {room} seats {target.capacity}; {seated} are placed and {len(rows)} more do not fit")
+        base = session.scalar(select(func.count()).select_from(Candidate)) or 0
+        out = []
+        for n, (row, number) in enumerate(zip(rows, numbers, strict=True), start=1):
+            cid = uuid.uuid4()
+            doc = {"name": row["name"].strip(), "id_number": number, "work_unit": row.get("work_unit", "").strip(),
+                   "phone": row.get("phone", "").strip()}  # fmt: skip
+            code = row.get("code") or f"{exam.exam_date:%Y}{base + n:06d}"
+            cand = Candidate(id=cid, code=code, occupation=exam.occupation, level=exam.level, session_id=exam.id,
+                             room_id=target.id if target else None, seat=seated + n if target else None,
+                             **seal_document(keyring, CANDIDATE_PERSONAL, str(cid), 1, "personal", doc))  # fmt: skip
+            session.add(cand)
+            out.append({"code": code, "room": room, "seat": cand.seat, "id_number_masked": mask_id(number)})
+        session.flush()
+        audit(session, actor, "candidate.add", "exam_session", session_code, count=len(rows), room=room)
+        return out
+
+
+def _sealed_row(obj: Any) -> dict[str, Any]:
+    return {"id": obj.id, "version": obj.version, "key_version": obj.key_version, "dek": obj.dek, "personal": obj.personal}
+
+
+def open_candidate(keyring: Keyring, cand: Candidate) -> dict[str, Any]:
+    return open_document(keyring, CANDIDATE_PERSONAL, _sealed_row(cand), "personal")
+
+
+def candidate_documents(session: Session, keyring: Keyring, exam: ExamSession, room: Room | None = None) -> list[tuple[Candidate, dict[str, Any]]]:
+    q = select(Candidate).where(Candidate.session_id == exam.id)
+    if room is not None:
+        q = q.where(Candidate.room_id == room.id)
+    return [(c, open_candidate(keyring, c)) for c in session.scalars(q.order_by(Candidate.room_id, Candidate.seat, Candidate.code))]
+
+
+def session_summary(session: Session, exam: ExamSession) -> dict[str, Any]:
+    counts = dict(session.execute(
+        select(Candidate.room_id, func.count()).where(Candidate.session_id == exam.id).group_by(Candidate.room_id)
+    ).tuples().all())  # fmt: skip
+    return {
+        "code": exam.code, "occupation": exam.occupation, "level": exam.level, "exam_date": exam.exam_date.isoformat(),
+        "site": exam.site, "stage": exam.stage, "papers": [p for p in exam.papers.split(",") if p],
+        "candidates": sum(counts.values()),
+        "rooms": [{"code": r.code, "kind": r.kind, "capacity": r.capacity, "location": r.location,
+                   "candidates": counts.get(r.id, 0)} for r in exam.rooms],
+    }  # fmt: skip
+
+
+def list_sessions(bank: Bank) -> list[dict[str, Any]]:
+    with bank.transaction() as session:
+        bank.actor(session, "session.read")
+        return [session_summary(session, e) for e in session.scalars(select(ExamSession).order_by(ExamSession.exam_date, ExamSession.code))]
+
+
+def show_session(bank: Bank, code: str) -> dict[str, Any]:
+    with bank.transaction() as session:
+        bank.actor(session, "session.read")
+        return session_summary(session, get_session(session, code))

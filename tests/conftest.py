@@ -32,6 +32,7 @@ USERS = {
     "appr": (["approver"], "周强"),
     "sup": (["supervisor"], "督导员"),
     "printer": (["printer"], "印刷厂"),
+    "kaowu": (["exam_admin"], "考务"),
 }
 
 

@@ -52,6 +52,12 @@ def institution_name(session: Session) -> str:
     return f"examvault-{meta.bank_id.hex[:8]}"
 
 
+def institution_title(session: Session) -> str:
+    """The institution's name as given at `examvault init`, for document headings."""
+    meta = session.get(BankMeta, 1)
+    return (meta.institution if meta else "") or "职业技能等级认定机构"
+
+
 def origin(session: Session) -> str:
     return f"{institution_name(session)}/custody"
 

@@ -114,7 +114,7 @@ def run_staff_stage(bank: Callable[[str], Bank], directory: Path, console: Conso
     console.print(f"   staffing check: {'every room meets the rules' if s['ok'] else '; '.join(s['problems'])}")
 
     badges = issue_badges(admin, code)
-    (out / "badges.pdf").write_bytes(render_badges(badges, code))
+    (out / "badges.pdf").write_bytes(render_badges(badges))
     trust = VerifyKey.parse((directory / "institution.vkey").read_text("utf-8"))
     crl = revocation_list(admin)
     ok = verify_badge(badges[0]["token"], trust, revocations=crl, on=today.date())

@@ -41,7 +41,7 @@ class ReportDoc:
     footer: str = ""
 
     def body_text(self) -> str:
-        parts = [self.institution, self.footer, *(a + b for a, b in self.fields), *self.signatures, "年月日第页共：（）"]
+        parts = [self.institution, self.footer, *(a + b for a, b in self.fields), *self.signatures, "年月日第页共：（）　＿"]
         for s in self.sections:
             parts += [*s.paragraphs, *(t.text() for t in s.tables)]
         return "".join(parts) + "0123456789-—:.%/ "
@@ -61,7 +61,8 @@ def to_pdf(doc: ReportDoc) -> bytes:
 
     from examvault.export.fonts import register_fonts
 
-    fonts = register_fonts(doc.body_text(), doc.heading_text())
+    everything = doc.body_text() + doc.heading_text()  # table headers and field labels use the heading face
+    fonts = register_fonts(everything, everything)
     body = ParagraphStyle("body", fontName=fonts.body, fontSize=10.5, leading=16, wordWrap="CJK")
     cell = ParagraphStyle("cell", parent=body, fontSize=9, leading=12)
     head_cell = ParagraphStyle("head", parent=cell, fontName=fonts.heading)

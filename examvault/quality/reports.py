@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from examvault.accounts.models import AuditEvent
 from examvault.accounts.service import audit
 from examvault.bank import Bank
-from examvault.custody.service import institution_name
+from examvault.custody.service import institution_title
 from examvault.errors import ValidationError
 from examvault.export.report import ReportDoc, Section, Table, to_docx, to_pdf
 from examvault.itembank import domain
@@ -67,7 +67,7 @@ def build(session: Session, exam: ExamSession, keyring: Any, kind: str) -> Repor
     header = _header(session, exam, summary, supervisors)
     events = incidents(session, exam, keyring)
     refusals = _refusals(session, exam)
-    inst = institution_name(session)
+    inst = institution_title(session)
     if kind == "supervision":
         return _supervision(session, exam, header, inst, events, refusals)
     return _work_record(exam, header, inst, summary, posts, events, refusals)
@@ -102,7 +102,7 @@ def _supervision(session: Session, exam: ExamSession, header: list[tuple[str, st
     per_room = Counter((e["room"] or "—", e["kind"]) for e in events)
     room_codes = sorted({e["room"] or "—" for e in events})
     incident_rows = [[room, *(str(per_room[(room, k)]) for k in INCIDENT_KINDS)] for room in room_codes]
-    staff_codes = dict(session.execute(select(StaffMember.id, StaffMember.code)).tuples().all())
+    staff_codes = dict(session.execute(select(StaffMember.id, StaffMember.code)).all())
     sanctions = [[staff_codes[s.staff_id], SANCTION_NAMES[s.tier], s.reason, _local(s.recorded_at.isoformat())]
                  for s in session.scalars(select(Sanction).where(Sanction.session_id == exam.id).order_by(Sanction.id))]  # fmt: skip
     opinion = (f"尚有 {len(open_)} 条问题未整改；整改并经督导员确认前，本批次不得进入下一环节。" if open_ else

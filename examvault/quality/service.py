@@ -116,7 +116,7 @@ def _finding_json(f: Finding, supervisor: str) -> dict[str, Any]:
 
 
 def findings(session: Session, exam: ExamSession) -> list[dict[str, Any]]:
-    codes = dict(session.execute(select(StaffMember.id, StaffMember.code)).tuples().all())
+    codes = dict(session.execute(select(StaffMember.id, StaffMember.code)).all())
     rows = session.scalars(select(Finding).where(Finding.session_id == exam.id).order_by(Finding.id))
     return [_finding_json(f, codes[f.supervisor_id]) for f in rows]
 
@@ -159,7 +159,7 @@ def _auto(session: Session, exam: ExamSession, kind: str) -> tuple[bool, str]:
         codes = [c for c in exam.papers.split(",") if c]
         if not codes:
             return False, "no paper is attached to this session"
-        status = dict(session.execute(select(Paper.code, Paper.status).where(Paper.code.in_(codes))).tuples().all())
+        status = dict(session.execute(select(Paper.code, Paper.status).where(Paper.code.in_(codes))).all())
         bad = [f"{c} ({status.get(c, 'missing')})" for c in codes if status.get(c) not in ("approved", "sealed", "used")]
         return not bad, ("not approved: " + ", ".join(bad)) if bad else f"{len(codes)} paper(s) approved"
     raise ValidationError(f"unknown automatic check {kind!r} in the checklists")
@@ -175,7 +175,7 @@ def checklist_state(session: Session, exam: ExamSession) -> list[dict[str, Any]]
         items = []
         for item in spec["items"]:
             if item.get("auto"):
-                ok, note = _auto(session, exam, item["auto"]) if n >= current else (True, "passed when the stage was left")
+                ok, note = _auto(session, exam, item["auto"]) if n >= current else (True, "离开该环节时已通过")
                 items.append({"id": item["id"], "text": item["text"], "auto": True, "passed": ok, "note": note, "checked_by": "auto"})
             else:
                 e = ticks.get((stage, item["id"]))
@@ -259,8 +259,8 @@ def record_incident(bank: Bank, session_code: str, *, kind: str, description: st
 
 def incidents(session: Session, exam: ExamSession, keyring: Any) -> list[dict[str, Any]]:
     rooms = {r.id: r.code for r in exam.rooms}
-    cands = dict(session.execute(select(Candidate.id, Candidate.code).where(Candidate.session_id == exam.id)).tuples().all())
-    staff = dict(session.execute(select(StaffMember.id, StaffMember.code)).tuples().all())
+    cands = dict(session.execute(select(Candidate.id, Candidate.code).where(Candidate.session_id == exam.id)).all())
+    staff = dict(session.execute(select(StaffMember.id, StaffMember.code)).all())
     out = []
     for i in session.scalars(select(Incident).where(Incident.session_id == exam.id).order_by(Incident.occurred_at)):
         row: Mapping[str, Any] = {c: getattr(i, c) for c in ("id", "version", "key_version", "dek", "description")}

@@ -148,7 +148,7 @@ def candidate_documents(session: Session, keyring: Keyring, exam: ExamSession, r
 def session_summary(session: Session, exam: ExamSession) -> dict[str, Any]:
     counts = dict(session.execute(
         select(Candidate.room_id, func.count()).where(Candidate.session_id == exam.id).group_by(Candidate.room_id)
-    ).tuples().all())  # fmt: skip
+    ).all())  # fmt: skip
     return {
         "code": exam.code, "occupation": exam.occupation, "level": exam.level, "exam_date": exam.exam_date.isoformat(),
         "site": exam.site, "stage": exam.stage, "papers": [p for p in exam.papers.split(",") if p],

@@ -21,7 +21,7 @@ from examvault.accounts.service import audit
 from examvault.bank import Bank
 from examvault.crypto.signing import VerifyKey, canonical_json
 from examvault.crypto.tokens import open_token, sign_token
-from examvault.custody.service import institution_signing_key
+from examvault.custody.service import institution_signing_key, institution_title
 from examvault.db import utcnow
 from examvault.errors import IntegrityError, ValidationError
 from examvault.registration.service import get_session
@@ -44,6 +44,7 @@ def issue_badges(bank: Bank, session_code: str, staff_codes: tuple[str, ...] = (
         keyring = bank.keyring(session)
         exam = get_session(session, session_code)
         key = institution_signing_key(session, keyring)
+        institution = institution_title(session)
         posts: dict[str, list[dict[str, Any]]] = {}
         for p in on_duty(session, exam, keyring):
             if p["ended_at"] is None and (not staff_codes or p["staff"] in staff_codes):
@@ -62,7 +63,8 @@ def issue_badges(bank: Bank, session_code: str, staff_codes: tuple[str, ...] = (
                 "credential": next((p["credential_number"] for p in mine if p["credential_number"]), None),
                 "issued_at": utcnow().isoformat(timespec="seconds"),
             }  # fmt: skip
-            out.append({"staff": code, "name": payload["name"], "token": sign_token(key, BADGE, payload), "payload": payload})
+            out.append({"staff": code, "name": payload["name"], "token": sign_token(key, BADGE, payload), "payload": payload,
+                        "institution": institution})  # fmt: skip
         audit(session, actor, "staff.badge.issue", "exam_session", session_code, staff=[b["staff"] for b in out])
         return out
 
@@ -133,7 +135,7 @@ def check_badge(bank: Bank, token: str, *, on: date | None = None) -> dict[str, 
         return payload | {"revocation_checked": True, "online": True}
 
 
-def render_badges(badges: list[dict[str, Any]], title: str) -> bytes:
+def render_badges(badges: list[dict[str, Any]], title: str | None = None) -> bytes:
     """A4 sheet of 85.6 × 54 mm cards (the ID-1 size that badge holders take), two columns."""
     from reportlab.graphics import renderPDF
     from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -144,11 +146,13 @@ def render_badges(badges: list[dict[str, Any]], title: str) -> bytes:
 
     from examvault.export.fonts import register_fonts
 
+    title = title or (badges[0]["institution"] if badges else "")
     lines = [_badge_lines(b["payload"]) for b in badges]
-    fonts = register_fonts("".join("".join(ls) for ls in lines) + "0123456789-:：", title + "工作证")
+    text = "".join("".join(ls) for ls in lines) + "0123456789-:：" + title + "考务工作证"
+    fonts = register_fonts(text, text)  # names print in the heading face
     out = io.BytesIO()
     c = rl_canvas.Canvas(out, pagesize=A4, invariant=True)
-    c.setTitle(f"{title} 工作证")
+    c.setTitle(f"{title} 考务工作证")
     w, h, gap = 85.6 * mm, 54 * mm, 6 * mm
     x0, y0 = (A4[0] - 2 * w - gap) / 2, A4[1] - 15 * mm - h
     per_page = 2 * 4
@@ -160,7 +164,7 @@ def render_badges(badges: list[dict[str, Any]], title: str) -> bytes:
         c.setLineWidth(0.6)
         c.roundRect(x, y, w, h, 3 * mm)
         c.setFont(fonts.heading, 10)
-        c.drawCentredString(x + w / 2, y + h - 7 * mm, f"{title} 工作证")
+        c.drawCentredString(x + w / 2, y + h - 7 * mm, f"{title} 考务工作证")
         c.setFont(fonts.heading, 14)
         c.drawString(x + 5 * mm, y + h - 16 * mm, text[0])
         c.setFont(fonts.body, 7.5)

@@ -255,7 +255,7 @@ def staff_badge(state: State, session_code: str, codes: tuple[str, ...], out_pat
     from examvault.staff.badges import issue_badges, render_badges
 
     badges = issue_badges(state.bank, session_code, codes)
-    out_path.write_bytes(render_badges(badges, session_code))
+    out_path.write_bytes(render_badges(badges))
     if tokens_path:
         _write_json(tokens_path, [{"staff": b["staff"], "token": b["token"]} for b in badges])
     err.print(f"{len(badges)} badge(s) written to {out_path}")
@@ -304,3 +304,21 @@ def staff_verify_badge(state: State, token: str, trust: Path | None, revocations
     posts = "; ".join(p["duty"] + (f" {p['room']}" if p["room"] else "") + (f" {p['task']}" if p["task"] else "") for p in r["posts"])
     err.print(f"valid: {r['staff']} {r['name']}, {posts}, session {r['session']} on {r['valid_on']}"
               + ("" if r["revocation_checked"] else " — revocation NOT checked (give --revocations)"))  # fmt: skip
+
+
+@staff_group.command("metrics")
+@click.option("--marks", "marks_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Marking table: 密封号, 题号, 评分人, 得分, 满分[, 用时秒, 仲裁].")
+@click.option("--min-pairs", type=int, default=20, show_default=True, help="Fewer double-marked pairs: never flagged.")
+@click.option("--json", "as_json", is_flag=True)
+def staff_metrics(marks_path: Path, min_pairs: int, as_json: bool) -> None:
+    """Examiner quality metrics: spread against second markers, arbitration rate, time per script; outliers flagged."""
+    from examvault.staff.metrics import Thresholds, examiner_metrics, to_json
+    from examvault.staff.service import read_marks
+
+    rows = [to_json(m) for m in examiner_metrics(read_marks(marks_path), Thresholds(min_pairs=min_pairs))]
+    if as_json:
+        return emit_json(rows)
+    table(["examiner", "marks", "pairs", "mean diff", "mean |diff|", "arbitration", "s/script", "flags"],
+          [[r["marker"], r["marks"], r["pairs"], r["mean_diff"], r["mean_abs_diff"], r["arbitration_rate"], r["median_seconds"],
+            "; ".join(str(f["message"]) for f in r["flags"]) or "—"] for r in rows])  # fmt: skip

@@ -237,7 +237,7 @@ def _validate(
     with np.errstate(invalid="ignore"):
         bad_max = ~(np.isfinite(max_points) & (max_points > 0))
         bad_score = ~bad_max & ~(np.isfinite(score) & (score >= 0) & (score <= max_points))
-        bad_seconds = timed & ~(np.isfinite(seconds) & (seconds >= 0))
+        bad_seconds = timed & ~np.isfinite(seconds)
     for i in np.flatnonzero(bad_max):
         issues.append(Issue(_SOURCE, _where(ms[i]), "max_points", f"max_points {ms[i].max_points!r} is not > 0"))
     for i in np.flatnonzero(bad_score):
@@ -289,7 +289,7 @@ def _median_script_seconds(
     for j in range(n_k):
         sl = slice(bounds[j], bounds[j + 1])
         vals = total[sl][complete[sl]]
-        out.append(float(np.mean(vals)) if len(vals) else None)
+        out.append(float(np.median(vals)) if len(vals) else None)
     return out
 
 

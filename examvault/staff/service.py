@@ -52,6 +52,7 @@ ROLE_NAMES = {"examiner": "考评员", "senior_examiner": "高级考评员", "in
               "chief_examiner": "主考", "supervisor": "内部质量督导员"}  # fmt: skip
 DUTY_NAMES = {"invigilator": "监考", "examiner": "考评员", "chief_examiner": "主考", "marker": "阅卷",
               "supervisor": "督导"}  # fmt: skip
+STATUS_NAMES = {"active": "在岗", "suspended": "暂停", "revoked": "取消资格"}
 SANCTION_TIERS = ("warning", "removal", "credential_revoked", "reported_to_unit")
 SANCTION_NAMES = {"warning": "警告", "removal": "暂停考评工作", "credential_revoked": "撤回证卡",
                   "reported_to_unit": "通报所在单位"}  # fmt: skip
@@ -481,7 +482,7 @@ def set_status(bank: Bank, code: str, status: str, reason: str) -> dict[str, Any
 def _apply_status(session: Session, actor: User, person: StaffMember, status: str, reason: str,
                   exam: ExamSession | None = None) -> dict[str, Any]:  # fmt: skip
     person.status, person.status_reason, person.status_changed_at = status, reason, utcnow()
-    ended = _end_open_posts(session, person, f"{status}: {reason}", exam) if status != "active" else 0
+    ended = _end_open_posts(session, person, f"{STATUS_NAMES[status]}：{reason}", exam) if status != "active" else 0
     revoked = _revoke_cards(person, reason) if status == "revoked" else []
     audit(session, actor, f"staff.{status}", "staff", person.code, reason=reason, posts_ended=ended, cards_revoked=revoked)
     return {"staff": person.code, "status": status, "posts_ended": ended, "cards_revoked": revoked}
@@ -672,3 +673,41 @@ def on_duty(session: Session, exam: ExamSession, keyring: Keyring) -> list[dict[
                     "task": a.task, "credential_number": cards.get(a.credential_id) if a.credential_id else None,
                     "ended_at": a.ended_at, "ended_reason": a.ended_reason, "work_unit": doc.get("work_unit", "")})  # fmt: skip
     return out
+
+
+# ------------------------------------------------------------------ examiner metrics from a marking table
+
+MARK_FIELDS: dict[str, tuple[str, ...]] = {
+    "script": ("密封号", "script"),
+    "item": ("题号", "item"),
+    "marker": ("评分人", "考评员", "marker"),
+    "score": ("得分", "score"),
+    "max_points": ("满分", "max_points"),
+    "seconds": ("用时秒", "seconds"),
+    "arbitrated": ("仲裁", "arbitrated"),
+}
+
+
+def read_marks(path: Path) -> list[Any]:
+    """A marking table (csv/xlsx/json, one mark per row) as metrics.Mark; row-precise errors."""
+    from examvault.itembank.formats.tabular import read_table
+    from examvault.staff.metrics import Mark
+
+    rows = read_table(path, MARK_FIELDS, ("script", "item", "marker", "score", "max_points"), list_key="marks")
+    marks, issues = [], []
+    for r in rows:
+        try:
+            nums = {f: float(r.get(f)) for f in ("score", "max_points")}
+            seconds = float(r.get("seconds")) if r.get("seconds") else None
+        except ValueError:
+            issues.append(Issue(path.name, r.location, "", "得分, 满分 and 用时秒 must be numbers"))
+            continue
+        flag = r.get("arbitrated").strip().lower()
+        if flag not in ("", "0", "1", "是", "否", "true", "false", "y", "n"):
+            issues.append(Issue(path.name, r.location, r.column("arbitrated"), "expected 是/否 or 1/0"))
+            continue
+        marks.append(Mark(r.get("script"), r.get("item"), r.get("marker"), nums["score"], nums["max_points"], seconds,
+                          flag in ("1", "是", "true", "y")))  # fmt: skip
+    if issues:
+        raise ValidationError(issues, outcome="nothing was computed")
+    return marks

@@ -199,6 +199,21 @@ def test_examiner_below_min_pairs_is_reported_but_never_flagged(panel: list[Mark
     assert {"lenient", "disagreement", "arbitration_rate", "speed"} <= rules(res10["X99"])
 
 
+def test_arbitration_rate_needs_min_pairs_of_first_round_marking() -> None:
+    """A leader with 25 arbitrations but only 3 first-round pairs: a rate over 3 accuses nobody."""
+    marks = []
+    for i in range(25):
+        marks += [Mark(f"S{i}", "Q1", "A", 5.0, 10.0, arbitrated=True), Mark(f"S{i}", "Q1", "B", 5.0, 10.0),
+                  Mark(f"S{i}", "Q1", "Z", 5.0, 10.0)]  # fmt: skip
+    for i in range(3):
+        marks += [Mark(f"T{i}", "Q1", "Z", 5.0, 10.0, arbitrated=True), Mark(f"T{i}", "Q1", "C", 5.0, 10.0)]
+    res = by_marker(examiner_metrics(marks))
+    assert (res["Z"].pairs, res["Z"].arbitration_rate) == (28, 1.0)
+    assert res["Z"].flags == []
+    assert rules(res["A"]) == rules(res["B"]) == {"arbitration_rate"}
+    assert rules(by_marker(examiner_metrics(marks, Thresholds(min_pairs=3)))["Z"]) == {"arbitration_rate"}
+
+
 def test_examiners_below_min_pairs_do_not_move_the_reference(panel: list[Mark]) -> None:
     """Thirteen wild newcomers marking among themselves leave everyone else's numbers and cuts alone."""
     wild = []

@@ -1,0 +1,268 @@
+"""Stage gates: a session leaves a stage only with its checklist complete and no open blocking
+finding on it or an earlier stage; and who may file, tick and resolve."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from examvault.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from examvault.quality.service import (
+    StageBlocked,
+    advance,
+    checklist,
+    file_finding,
+    list_findings,
+    resolve_finding,
+    tick,
+)
+from examvault.registration.service import create_session
+from examvault.staff.service import assign, unassign
+from tests.conftest import OCC, snapshot
+from tests.quality.conftest import audit_events, put_at_stage, stage_of, staff_rooms, tick_all
+from tests.staff.conftest import EXAM_DATE, Sitting
+
+REG, PAPER, ROOMS, MARKING = "registration_review", "paper_approval", "room_acceptance", "marking"
+
+
+def blocked(s: Sitting) -> StageBlocked:
+    with pytest.raises(StageBlocked) as exc:
+        advance(s.admin, s.session)
+    return exc.value
+
+
+def stage_state(s: Sitting, stage: str) -> dict:
+    return next(st for st in checklist(s.sup, s.session)["stages"] if st["stage"] == stage)
+
+
+def ready_for_room_acceptance(s: Sitting) -> None:
+    """At room_acceptance with every room staffed and every manual item ticked: nothing holds it."""
+    put_at_stage(s.admin, s.session, ROOMS)
+    staff_rooms(s)
+    tick_all(s, ROOMS)
+
+
+def file_blocking(s: Sitting, stage: str = ROOMS, issue: str = "T02考场座号未张贴") -> dict:
+    return file_finding(s.sup, s.session, stage=stage, supervisor="DD1", checked="考场布置", issue=issue,
+                        correction="张贴座号并复查", blocking=True)  # fmt: skip
+
+
+# ------------------------------------------------------------------ checklists
+
+
+def test_unticked_items_block_and_the_refusal_changes_nothing_but_the_audit(supervised: Sitting) -> None:
+    s = supervised
+    before = snapshot(s.admin)
+    exc = blocked(s)
+    msg = str(exc)
+    assert f"session {s.session} cannot leave stage {REG} (报名资格审核)" in msg
+    assert f"checklist {REG}/eligibility (申报条件逐人审核，审核意见与依据有记录): not yet checked" in msg
+    assert f"checklist {REG}/publicity (审核合格名单已公示，异议已处理): not yet checked" in msg
+    assert len(exc.reasons) == 2
+    assert stage_of(s.admin, s.session) == REG
+    after = snapshot(s.admin)
+    assert {t for t in after if after[t] != before[t]} == {"audit_events"}  # only the refusal is recorded
+    assert len(after["audit_events"]) == len(before["audit_events"]) + 1
+    refused = audit_events(s.admin, "session.advance.refused")
+    assert refused == [{"actor": "kaowu", "target_id": s.session, "details": {"reasons": exc.reasons}}]
+    assert audit_events(s.admin, "session.advance") == []
+
+
+def test_a_failed_item_blocks_with_its_note_then_ticking_lets_the_session_advance(supervised: Sitting) -> None:
+    s = supervised
+    tick(s.sup, s.session, REG, "eligibility", passed=True)
+    with pytest.raises(ValidationError, match=r"a failed check says what failed \(--note\)"):
+        tick(s.sup, s.session, REG, "publicity", passed=False)
+    tick(s.sup, s.session, REG, "publicity", passed=False, note="公示期未满5个工作日")
+    exc = blocked(s)
+    assert exc.reasons == [f"checklist {REG}/publicity (审核合格名单已公示，异议已处理): failed — 公示期未满5个工作日"]
+    assert stage_of(s.admin, s.session) == REG
+
+    tick(s.sup, s.session, REG, "publicity", passed=True)  # re-ticking replaces the failed result
+    items = {i["id"]: i for i in stage_state(s, REG)["items"]}
+    assert items["publicity"]["passed"] is True and items["publicity"]["checked_by"] == "sup"
+    assert advance(s.admin, s.session) == {"session": s.session, "from": REG, "to": PAPER, "name": "试卷审批"}
+    assert stage_of(s.admin, s.session) == PAPER
+    state = checklist(s.sup, s.session)
+    assert state["stage"] == PAPER
+    assert [st["state"] for st in state["stages"]][:3] == ["done", "current", "later"]
+    moved = audit_events(s.admin, "session.advance")
+    assert [e["details"] for e in moved] == [{"stage_from": REG, "stage_to": PAPER}]
+
+
+def test_tick_refuses_unknown_and_automatic_items_and_non_supervisors(supervised: Sitting) -> None:
+    s = supervised
+    with pytest.raises(ValidationError, match=r"paper_approval/papers_approved is computed from the bank .*cannot be ticked"):
+        tick(s.sup, s.session, PAPER, "papers_approved", passed=True)
+    with pytest.raises(ValidationError, match=r"room_acceptance/staffing is computed from the bank"):
+        tick(s.sup, s.session, ROOMS, "staffing", passed=True)
+    with pytest.raises(ValidationError, match=r"stage registration_review has no checklist item 'nonsense'"):
+        tick(s.sup, s.session, REG, "nonsense", passed=True)
+    with pytest.raises(ValidationError, match=r"stage 'closed' is not one of"):
+        tick(s.sup, s.session, "closed", "eligibility", passed=True)
+    with pytest.raises(PermissionDenied, match="may not do quality.check"):
+        tick(s.admin, s.session, REG, "eligibility", passed=True)
+    papers = {i["id"]: i for i in stage_state(s, PAPER)["items"]}
+    assert papers["papers_approved"]["checked_by"] == "auto" and papers["papers_approved"]["passed"] is False
+    assert stage_state(s, REG)["items"][0]["passed"] is None  # the refused tick wrote nothing
+
+
+def test_paper_approval_fails_without_an_attached_paper(supervised: Sitting) -> None:
+    s = supervised
+    tick_all(s, REG)
+    advance(s.admin, s.session)
+    tick_all(s, PAPER)  # paper custody ticked: only the automatic check is left
+    exc = blocked(s)
+    assert exc.reasons == [f"checklist {PAPER}/papers_approved (本批次试卷均经两名审批人签名审批): "
+                           "failed — no paper is attached to this session"]  # fmt: skip
+    assert stage_of(s.admin, s.session) == PAPER
+
+    # A session naming a paper that is not in the bank (let alone approved) is held as well.
+    create_session(s.admin, "S2026-02", occupation=OCC, level=3, exam_date=EXAM_DATE + timedelta(days=7), papers=["P-NONE"])
+    tick(s.sup, "S2026-02", REG, "eligibility", passed=True)
+    tick(s.sup, "S2026-02", REG, "publicity", passed=True)
+    advance(s.admin, "S2026-02")
+    tick(s.sup, "S2026-02", PAPER, "paper_custody", passed=True)
+    with pytest.raises(StageBlocked) as exc2:
+        advance(s.admin, "S2026-02")
+    assert exc2.value.reasons == [f"checklist {PAPER}/papers_approved (本批次试卷均经两名审批人签名审批): "
+                                  "failed — not approved: P-NONE (missing)"]  # fmt: skip
+
+
+def test_staffing_is_checked_automatically_until_every_room_is_staffed(supervised: Sitting) -> None:
+    s = supervised
+    put_at_stage(s.admin, s.session, ROOMS)
+    tick_all(s, ROOMS)
+    exc = blocked(s)
+    assert len(exc.reasons) == 1 and exc.reasons[0].startswith(f"checklist {ROOMS}/staffing (考务人员配备符合配备与回避规则): failed — ")
+
+    staff_rooms(s, skip="K01")
+    exc = blocked(s)
+    assert len(exc.reasons) == 1 and "room K01" in exc.reasons[0] and "panel.odd" in exc.reasons[0]
+    assert "room T01" not in exc.reasons[0] and "room T02" not in exc.reasons[0]
+
+    assign(s.admin, s.session, "examiner", ["KP1", "KP2", "KP3"], room="K01")
+    staffing = next(i for i in stage_state(s, ROOMS)["items"] if i["id"] == "staffing")
+    assert staffing == {"id": "staffing", "text": "考务人员配备符合配备与回避规则", "auto": True, "passed": True,
+                        "note": "3 room(s) staffed by the rules", "checked_by": "auto"}  # fmt: skip
+
+    unassign(s.admin, s.session, "JK2", reason="临时请假")  # an ended post no longer counts
+    exc = blocked(s)
+    assert len(exc.reasons) == 1 and "room T01" in exc.reasons[0]
+    assign(s.admin, s.session, "invigilator", ["JK2"], room="T01")
+    assert advance(s.admin, s.session)["to"] == MARKING
+    # Once left, a stage's automatic check is recorded as passed, not recomputed from today's posts.
+    unassign(s.admin, s.session, "JK4", reason="阅卷阶段不再监考")
+    staffing = next(i for i in stage_state(s, ROOMS)["items"] if i["id"] == "staffing")
+    assert staffing["passed"] is True and "T02" not in staffing["note"]
+
+
+# ------------------------------------------------------------------ findings
+
+
+def test_a_blocking_finding_holds_the_stage_until_a_supervisor_resolves_it(supervised: Sitting) -> None:
+    s = supervised
+    ready_for_room_acceptance(s)
+    f = file_blocking(s)
+    assert (f["stage"], f["status"], f["blocking"], f["supervisor"], f["filed_by"]) == (ROOMS, "open", True, "DD1", "sup")
+    exc = blocked(s)
+    assert exc.reasons == [f"open blocking finding {f['id']} on stage {ROOMS} (考场验收)"]
+    assert f"open blocking finding {f['id']}" in str(exc)
+    assert stage_of(s.admin, s.session) == ROOMS
+    assert stage_state(s, ROOMS)["open_blocking_findings"] == [f["id"]]
+    assert [x["id"] for x in list_findings(s.admin, s.session, open_only=True)] == [f["id"]]
+
+    with pytest.raises(PermissionDenied, match="may not do quality.file"):
+        resolve_finding(s.admin, f["id"], resolution="考务自己说改好了")
+    with pytest.raises(ValidationError, match=r"--resolution"):
+        resolve_finding(s.sup, f["id"], resolution="  ")
+    with pytest.raises(NotFoundError, match="no finding 99999"):
+        resolve_finding(s.sup, 99999, resolution="复查")
+    assert blocked(s).reasons == exc.reasons  # none of those refusals resolved it
+
+    r = resolve_finding(s.sup, f["id"], resolution="复查已张贴")
+    assert (r["status"], r["resolved_by"], r["resolution"]) == ("resolved", "sup", "复查已张贴") and r["resolved_at"]
+    with pytest.raises(ConflictError, match=f"finding {f['id']} is resolved, not open"):
+        resolve_finding(s.sup, f["id"], resolution="再次复查")
+    assert list_findings(s.admin, s.session, open_only=True) == []
+    assert stage_state(s, ROOMS)["open_blocking_findings"] == []
+    assert advance(s.admin, s.session)["to"] == MARKING
+
+
+def test_a_non_blocking_finding_does_not_hold_the_stage(supervised: Sitting) -> None:
+    s = supervised
+    ready_for_room_acceptance(s)
+    f = file_finding(s.sup, s.session, stage=ROOMS, supervisor="DD1", checked="监控设备", issue="K01一路摄像头角度偏",
+                     correction="调整角度")  # fmt: skip
+    ok = file_finding(s.sup, s.session, stage=ROOMS, supervisor="DD1", checked="T01座号")
+    assert (f["status"], f["blocking"]) == ("open", False)
+    assert (ok["status"], ok["issue"], ok["blocking"]) == ("closed", "", False)  # checked, nothing found
+    with pytest.raises(ConflictError, match=f"finding {ok['id']} is closed, not open"):
+        resolve_finding(s.sup, ok["id"], resolution="无")
+    assert stage_state(s, ROOMS)["open_blocking_findings"] == []
+    assert advance(s.admin, s.session)["to"] == MARKING
+    assert [x["id"] for x in list_findings(s.admin, s.session, open_only=True)] == [f["id"]]
+
+
+def test_an_open_blocking_finding_on_an_earlier_stage_still_blocks(supervised: Sitting) -> None:
+    s = supervised
+    ready_for_room_acceptance(s)
+    early = file_blocking(s, REG, issue="3名考生工作年限证明缺失")
+    ahead = file_blocking(s, MARKING, issue="阅卷场所未落实")  # filed ahead: holds marking, not room acceptance
+    exc = blocked(s)
+    assert exc.reasons == [f"open blocking finding {early['id']} on stage {REG} (报名资格审核)"]
+    resolve_finding(s.sup, early["id"], resolution="已补齐证明")
+    assert advance(s.admin, s.session)["to"] == MARKING
+    tick_all(s, MARKING)
+    assert blocked(s).reasons == [f"open blocking finding {ahead['id']} on stage {MARKING} (阅卷评分)"]
+
+
+# ------------------------------------------------------------------ who may file
+
+
+def test_only_a_supervisor_on_duty_files(sitting: Sitting) -> None:
+    s = sitting
+    kw = {"stage": REG, "checked": "报名材料", "issue": "缺照片", "correction": "补交照片", "blocking": True}
+    with pytest.raises(ValidationError) as exc:
+        file_finding(s.sup, s.session, supervisor="DD1", **kw)
+    assert str(exc.value) == (f"DD1 is not a supervisor on duty in session {s.session}; assign them first "
+                              f"(`examvault staff assign {s.session} --duty supervisor DD1`)")  # fmt: skip
+    assign(s.admin, s.session, "invigilator", ["JK1", "JK2"], room="T01")
+    with pytest.raises(ValidationError, match="JK1 is not a supervisor on duty"):  # on duty, but not as supervisor
+        file_finding(s.sup, s.session, supervisor="JK1", **kw)
+    with pytest.raises(NotFoundError, match="no staff member 'XX9'"):
+        file_finding(s.sup, s.session, supervisor="XX9", **kw)
+    assert list_findings(s.sup, s.session) == []
+
+    assign(s.admin, s.session, "supervisor", ["DD1"])
+    with pytest.raises(PermissionDenied, match=r"user 'kaowu' \(exam_admin\) may not do quality.file"):
+        file_finding(s.admin, s.session, supervisor="DD1", **kw)
+    with pytest.raises(PermissionDenied, match="may not do quality.file"):
+        file_finding(s.admin, s.session, supervisor="DD1", stage=REG, checked="报名材料")
+    f = file_finding(s.sup, s.session, supervisor="DD1", **kw)
+    assert f["supervisor"] == "DD1" and f["status"] == "open"
+
+    unassign(s.admin, s.session, "DD1", reason="调离")
+    with pytest.raises(ValidationError, match="DD1 is not a supervisor on duty"):
+        file_finding(s.sup, s.session, supervisor="DD1", **kw)
+    assert [x["id"] for x in list_findings(s.sup, s.session)] == [f["id"]]
+
+
+def test_a_finding_must_say_what_was_found_and_what_to_correct(supervised: Sitting) -> None:
+    s = supervised
+    base = {"stage": ROOMS, "supervisor": "DD1"}
+    with pytest.raises(ValidationError, match=r"a blocking finding states the issue found \(--issue\)"):
+        file_finding(s.sup, s.session, checked="考场", blocking=True, **base)
+    with pytest.raises(ValidationError, match=r"a blocking finding states the issue found"):
+        file_finding(s.sup, s.session, checked="考场", issue="   ", correction="x", blocking=True, **base)
+    with pytest.raises(ValidationError, match=r"a finding with an issue states the correction required \(--correction\)"):
+        file_finding(s.sup, s.session, checked="考场", issue="座号未张贴", **base)
+    with pytest.raises(ValidationError, match=r"a finding with an issue states the correction required"):
+        file_finding(s.sup, s.session, checked="考场", issue="座号未张贴", blocking=True, **base)
+    with pytest.raises(ValidationError, match=r"say what was checked \(--checked\)"):
+        file_finding(s.sup, s.session, checked=" ", **base)
+    with pytest.raises(ValidationError, match=r"stage 'closed' is not one of"):
+        file_finding(s.sup, s.session, checked="考场", stage="closed", supervisor="DD1")
+    assert list_findings(s.sup, s.session) == []
+    assert audit_events(s.admin, "quality.finding") == []

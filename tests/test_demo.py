@@ -31,3 +31,17 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert text.count("refuses it: the outer signature does not verify") == 2
     assert "ACCEPTED" not in text
     assert not list(demo.rglob("*.partial"))
+    # issue 6: the sitting is staffed through the rules, with refusals; a finding holds a stage; reports
+    assert "refused by rule avoid.work_unit (本单位回避)" in text and "refused by rule credential.valid" in text
+    assert "staffing check: every room meets the rules" in text
+    assert "badge refused at the door" in text and "refused by rule status.active" in text
+    assert "session advance refused: open blocking finding" in text and "room_acceptance → marking" in text
+    sitting = demo / "sitting"
+    assert (sitting / "督导报告.pdf").read_bytes().startswith(b"%PDF")
+    assert (sitting / "考评工作记录.pdf").read_bytes().startswith(b"%PDF")
+    assert (sitting / "督导报告.docx").read_bytes().startswith(b"PK")
+
+    from pypdf import PdfReader
+
+    report = "".join(p.extract_text() for p in PdfReader(sitting / "督导报告.pdf").pages)
+    assert "职业技能等级认定质量督导报告" in report and "已整改" in report and "avoid.work_unit" in report

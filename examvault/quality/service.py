@@ -206,10 +206,7 @@ def advance(bank: Bank, session_code: str) -> dict[str, Any]:
 def _advance(bank: Bank, session_code: str) -> dict[str, Any]:
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "session.advance")
-        exam = session.scalars(select(ExamSession).where(ExamSession.code == session_code).with_for_update()).first()
-        if exam is None:
-            get_session(session, session_code)  # raises the usual not-found message
-        assert exam is not None
+        exam = get_session(session, session_code, lock=True)
         if exam.stage == "closed":
             raise ConflictError(f"session {session_code} is closed")
         current = STAGES.index(exam.stage)

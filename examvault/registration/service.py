@@ -27,8 +27,10 @@ from examvault.staff.rules import ROOM_KINDS
 STAGES = ("registration_review", "paper_approval", "room_acceptance", "marking", "result_registration", "closed")
 
 
-def get_session(session: Session, code: str) -> ExamSession:
-    row = session.scalars(select(ExamSession).where(ExamSession.code == code)).first()
+def get_session(session: Session, code: str, *, lock: bool = False) -> ExamSession:
+    """`lock` serialises writers on one session (FOR UPDATE on PostgreSQL; SQLite writers are serial already)."""
+    q = select(ExamSession).where(ExamSession.code == code)
+    row = session.scalars(q.with_for_update() if lock else q).first()
     if row is None:
         raise NotFoundError(f"no exam session {code!r} (create it with `examvault session create`)")
     return row

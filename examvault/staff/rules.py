@@ -274,23 +274,24 @@ def _codes(codes: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
 
 
-def check_composition(rules: RuleSet, post: Post, count: int) -> list[Refusal]:
-    """The staffing of one room and duty, as it would be, against every rule for that room kind."""
+def check_composition(rules: RuleSet, post: Post, count: int, *, proposed: bool = True) -> list[Refusal]:
+    """The staffing of one room and duty (as it would be, or as it is) against every rule for that room kind."""
     out: list[Refusal] = []
+    would = "would have" if proposed else "has"
     for rule in rules.composition_rules(post.duty, post.room_kind):
         where = f"room {post.room}" if post.room else f"session {post.session}"
         if rule.kind == "min_count" and count < rule.params["min"]:
-            out.append(Refusal(rule.id, rule.name, None, f"{where} would have {count} {post.duty}(s); at least {rule.params['min']} are required"))
+            out.append(Refusal(rule.id, rule.name, None, f"{where} {would} {count} {post.duty}(s); at least {rule.params['min']} are required"))
         elif rule.kind == "ratio":
             per = rule.params["candidates_per_person"]
             need = math.ceil(post.planned_candidates / per)
             if count < need:
                 out.append(Refusal(rule.id, rule.name, None,
-                                   f"{where} has {post.planned_candidates} candidates and would have {count} {post.duty}(s); "
+                                   f"{where} has {post.planned_candidates} candidates and {would} {count} {post.duty}(s); "
                                    f"at 1 per {per} it needs at least {need}"))  # fmt: skip
         elif rule.kind == "odd_panel" and (count < rule.params["min"] or count % 2 == 0):
             out.append(Refusal(rule.id, rule.name, None,
-                               f"{where} would have a panel of {count} {post.duty}(s); it must be an odd number of at least {rule.params['min']}"))  # fmt: skip
+                               f"{where} {would} a panel of {count} {post.duty}(s); it must be an odd number of at least {rule.params['min']}"))  # fmt: skip
     return out
 
 

@@ -576,7 +576,7 @@ def assign(bank: Bank, session_code: str, duty: str, staff_codes: Sequence[str],
         with bank.transaction(write=True) as session:
             actor = bank.actor(session, "staff.assign")
             keyring = bank.keyring(session)
-            exam = get_session(session, session_code)
+            exam = get_session(session, session_code, lock=True)  # one assignment per session at a time
             if exam.stage == "closed":
                 raise ConflictError(f"session {session_code} is closed; its posts are part of the record")
             target = _target(session, exam, duty, room, task)
@@ -648,7 +648,7 @@ def staffing_report(session: Session, exam: ExamSession) -> dict[str, Any]:
         have = {d: sorted(v) for d, v in by_room.get(room.id, {}).items()}
         room_problems = []
         for duty in need:
-            room_problems += [str(r) for r in R.check_composition(rules, replace(post, duty=duty), len(have.get(duty, [])))]
+            room_problems += [str(r) for r in R.check_composition(rules, replace(post, duty=duty), len(have.get(duty, [])), proposed=False)]
         problems += room_problems
         rooms.append({"room": room.code, "kind": room.kind, "candidates": post.planned_candidates, "required": need,
                       "assigned": have, "problems": room_problems})  # fmt: skip

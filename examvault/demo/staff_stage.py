@@ -134,20 +134,20 @@ def run_staff_stage(bank: Callable[[str], Bank], directory: Path, console: Conso
         console.print(f"   and cannot be assigned again: {str(exc).splitlines()[1].strip()}", markup=False)
 
     for item in ("eligibility", "publicity"):
-        tick(sup, code, "registration_review", item, passed=True, note="抽查申报材料，符合申报条件")
+        tick(sup, code, "registration_review", item, passed=True, supervisor="DD001", note="抽查申报材料，符合申报条件")
     advance(admin, code)
-    tick(sup, code, "paper_approval", "paper_custody", passed=True, note="保密室双人双锁，交接记录完整")
+    tick(sup, code, "paper_approval", "paper_custody", passed=True, supervisor="DD001", note="保密室双人双锁，交接记录完整")
     advance(admin, code)
     f = file_finding(sup, code, stage="room_acceptance", supervisor="DD001", checked="理论02考场监控与座位编排",
                      issue="理论02考场后排监控摄像头无画面", correction="更换摄像头并经督导员复查", blocking=True)  # fmt: skip
     for item in ("room_layout", "skill_equipment"):
-        tick(sup, code, "room_acceptance", item, passed=True, note="现场查验")
+        tick(sup, code, "room_acceptance", item, passed=True, supervisor="DD001", note="现场查验")
     console.print(f"{step + 2}. supervisor DD001 files blocking finding {f['id']} at room acceptance (考场验收): {f['issue']}")
     try:
         advance(admin, code)
     except ExamvaultError as exc:
         console.print(f"   session advance refused: {str(exc).splitlines()[1]}", markup=False)
-    resolve_finding(sup, f["id"], resolution="已更换摄像头，督导员复查画面正常")
+    resolve_finding(sup, f["id"], supervisor="DD001", resolution="已更换摄像头，督导员复查画面正常")
     moved = advance(admin, code)
     console.print(f"   finding resolved by the supervisor → session moves {moved['from']} → {moved['to']}")
 

@@ -40,12 +40,13 @@ def quality_file(state: State, session_code: str, stage: str, supervisor: str, c
 
 @quality_group.command("resolve")
 @click.argument("finding_id", type=int)
+@click.option("--supervisor", required=True, help="The supervisor's staff code (on duty in the session).")
 @click.option("--resolution", required=True, help="How the correction was verified.")
 @pass_state
-def quality_resolve(state: State, finding_id: int, resolution: str) -> None:
+def quality_resolve(state: State, finding_id: int, supervisor: str, resolution: str) -> None:
     from examvault.quality.service import resolve_finding
 
-    r = resolve_finding(state.bank, finding_id, resolution=resolution)
+    r = resolve_finding(state.bank, finding_id, resolution=resolution, supervisor=supervisor)
     err.print(f"finding {r['id']} resolved by {r['resolved_by']}")
 
 
@@ -69,13 +70,14 @@ def quality_findings(state: State, session_code: str, open_only: bool, as_json: 
 @click.argument("stage", type=STAGE_CHOICE)
 @click.argument("item")
 @click.option("--pass/--fail", "passed", required=True)
+@click.option("--supervisor", required=True, help="The supervisor's staff code (on duty in the session).")
 @click.option("--note", default="")
 @pass_state
-def quality_check(state: State, session_code: str, stage: str, item: str, passed: bool, note: str) -> None:
+def quality_check(state: State, session_code: str, stage: str, item: str, passed: bool, supervisor: str, note: str) -> None:
     """Tick one checklist item of a stage."""
     from examvault.quality.service import tick
 
-    r = tick(state.bank, session_code, stage, item, passed=passed, note=note)
+    r = tick(state.bank, session_code, stage, item, passed=passed, note=note, supervisor=supervisor)
     err.print(f"{r['stage']}/{r['item']}: {'passed' if r['passed'] else 'failed'}")
 
 

@@ -32,6 +32,7 @@ class Finding(Base):
     filed_by: Mapped[str] = mapped_column(String(80))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_by: Mapped[str | None] = mapped_column(String(80))
+    resolver_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))  # the supervisor who checked the correction
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str] = mapped_column(String(1000), default="")
 
@@ -47,6 +48,7 @@ class ChecklistEntry(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(String(500), default="")
     checked_by: Mapped[str] = mapped_column(String(80))
+    supervisor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

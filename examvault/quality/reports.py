@@ -105,8 +105,14 @@ def _supervision(session: Session, exam: ExamSession, header: list[tuple[str, st
     staff_codes = dict(session.execute(select(StaffMember.id, StaffMember.code)).all())
     sanctions = [[staff_codes[s.staff_id], SANCTION_NAMES[s.tier], s.reason, _local(s.recorded_at.isoformat())]
                  for s in session.scalars(select(Sanction).where(Sanction.session_id == exam.id).order_by(Sanction.id))]  # fmt: skip
-    opinion = (f"尚有 {len(open_)} 条问题未整改；整改并经督导员确认前，本批次不得进入下一环节。" if open_ else
-               "本批次已检查环节的问题均已整改并经督导员确认，认定工作符合质量管理规定。")  # fmt: skip
+    holding = [f for f in open_ if f["blocking"]]
+    if holding:
+        opinion = (f"尚有 {len(open_)} 条问题未整改，其中 {len(holding)} 条为阻断性问题；"
+                   "阻断性问题整改并经督导员确认前，本批次不得进入下一环节。")  # fmt: skip
+    elif open_:
+        opinion = f"尚有 {len(open_)} 条一般性问题未整改，应按整改要求限期整改，由督导员复查确认。"
+    else:
+        opinion = "本批次已检查环节的问题均已整改并经督导员确认，认定工作符合质量管理规定。"
     sections = [
         Section("一、督导概况", [overview]),
         Section("二、检查记录", [] if rows else ["无检查记录。"], [finding_table] if rows else []),
@@ -129,7 +135,8 @@ def _work_record(exam: ExamSession, header: list[tuple[str, str]], inst: str, su
                  events: list[dict[str, Any]], refusals: list[AuditEvent]) -> ReportDoc:  # fmt: skip
     staff_rows = [[p["name"], p["staff"], DUTY_NAMES.get(p["duty"], p["duty"]), p["room"] or p["task"] or "全批次",
                    p["credential_number"] or "—", f"已撤岗：{p['ended_reason']}" if p["ended_at"] else ""] for p in posts]  # fmt: skip
-    absent = Counter(e["room"] for e in events if e["kind"] == "absent")
+    # Incidents are never edited: a correction is a second line, so count candidates, not lines.
+    absent = Counter(room for room, _ in {(e["room"], e["candidate"] or e["id"]) for e in events if e["kind"] == "absent"})
     by_room: dict[str, list[str]] = {}
     for p in posts:
         if p["room"] and not p["ended_at"]:

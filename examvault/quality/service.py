@@ -59,6 +59,9 @@ def _check_stage(stage: str) -> None:
 
 
 def _supervisor_on_duty(session: Session, exam: ExamSession, code: str) -> StaffMember:
+    """Supervision is done by a registered supervisor on duty in this session, in a running session."""
+    if exam.stage == "closed":
+        raise ConflictError(f"session {exam.code} is closed; its supervision record is final")
     person = get_staff(session, code)
     post = session.scalars(select(Assignment.id).where(
         Assignment.session_id == exam.id, Assignment.staff_id == person.id, Assignment.duty == "supervisor",
@@ -93,7 +96,8 @@ def file_finding(bank: Bank, session_code: str, *, stage: str, supervisor: str, 
         return _finding_json(f, person.code)
 
 
-def resolve_finding(bank: Bank, finding_id: int, *, resolution: str) -> dict[str, Any]:
+def resolve_finding(bank: Bank, finding_id: int, *, resolution: str, supervisor: str) -> dict[str, Any]:
+    """A supervisor on duty in the finding's session closes it, having checked the correction."""
     if not resolution.strip():
         raise ValidationError("say how the correction was verified (--resolution)")
     with bank.transaction(write=True) as session:
@@ -103,8 +107,12 @@ def resolve_finding(bank: Bank, finding_id: int, *, resolution: str) -> dict[str
             raise NotFoundError(f"no finding {finding_id}")
         if f.status != "open":
             raise ConflictError(f"finding {finding_id} is {f.status}, not open")
+        exam = session.get(ExamSession, f.session_id)
+        assert exam is not None
+        person = _supervisor_on_duty(session, exam, supervisor)
         f.status, f.resolved_by, f.resolved_at, f.resolution = "resolved", actor.username, utcnow(), resolution.strip()
-        audit(session, actor, "quality.finding.resolve", "finding", str(finding_id))
+        f.resolver_id = person.id
+        audit(session, actor, "quality.finding.resolve", "finding", str(finding_id), supervisor=supervisor)
         return _finding_json(f, session.get(StaffMember, f.supervisor_id).code)  # type: ignore[union-attr]
 
 
@@ -128,7 +136,7 @@ def list_findings(bank: Bank, session_code: str, *, open_only: bool = False) -> 
         return [f for f in rows if f["status"] == "open"] if open_only else rows
 
 
-def tick(bank: Bank, session_code: str, stage: str, item: str, *, passed: bool, note: str = "") -> dict[str, Any]:
+def tick(bank: Bank, session_code: str, stage: str, item: str, *, passed: bool, supervisor: str, note: str = "") -> dict[str, Any]:
     """A supervisor's tick on one manual checklist item (re-ticking replaces the earlier result)."""
     _check_stage(stage)
     spec = {i["id"]: i for i in checklists()[stage]["items"]}
@@ -141,14 +149,17 @@ def tick(bank: Bank, session_code: str, stage: str, item: str, *, passed: bool, 
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "quality.check")
         exam = get_session(session, session_code)
+        person = _supervisor_on_duty(session, exam, supervisor)
         row = session.scalars(select(ChecklistEntry).where(
             ChecklistEntry.session_id == exam.id, ChecklistEntry.stage == stage, ChecklistEntry.item == item)).first()  # fmt: skip
         if row is None:
-            row = ChecklistEntry(session_id=exam.id, stage=stage, item=item, passed=passed, checked_by=actor.username)
+            row = ChecklistEntry(session_id=exam.id, stage=stage, item=item, passed=passed, checked_by=actor.username,
+                                 supervisor_id=person.id)  # fmt: skip
             session.add(row)
         row.passed, row.note, row.checked_by, row.checked_at = passed, note.strip(), actor.username, utcnow()
-        audit(session, actor, "quality.check", "exam_session", session_code, stage=stage, item=item, passed=passed)
-        return {"session": session_code, "stage": stage, "item": item, "passed": passed, "note": note}
+        row.supervisor_id = person.id
+        audit(session, actor, "quality.check", "exam_session", session_code, stage=stage, item=item, passed=passed, supervisor=supervisor)
+        return {"session": session_code, "stage": stage, "item": item, "passed": passed, "note": note, "supervisor": supervisor}
 
 
 def _auto(session: Session, exam: ExamSession, kind: str) -> tuple[bool, str]:
@@ -245,6 +256,9 @@ def record_incident(bank: Bank, session_code: str, *, kind: str, description: st
             if target is not None and cand.room_id != target.id:
                 raise ValidationError(f"candidate {candidate} does not sit in room {room}")
         reporter = get_staff(session, reported_by) if reported_by else None
+        if reporter is not None and not session.scalars(select(Assignment.id).where(
+                Assignment.session_id == exam.id, Assignment.staff_id == reporter.id)).first():  # fmt: skip
+            raise ValidationError(f"{reported_by} held no post in session {session_code}; the reporter is the invigilator or examiner on duty")
         iid = uuid.uuid4()
         session.add(Incident(id=iid, session_id=exam.id, room_id=target.id if target else (cand.room_id if cand else None),
                              candidate_id=cand.id if cand else None, kind=kind, occurred_at=at or utcnow(),

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
 from examvault.bank import Bank
@@ -24,8 +25,9 @@ from examvault.crypto.tokens import open_token, sign_token
 from examvault.custody.service import institution_signing_key, institution_title
 from examvault.db import utcnow
 from examvault.errors import IntegrityError, ValidationError
+from examvault.registration.models import ExamSession
 from examvault.registration.service import get_session
-from examvault.staff.models import Credential, StaffMember
+from examvault.staff.models import Assignment, Credential, StaffMember
 from examvault.staff.service import DUTY_NAMES, get_staff, on_duty
 
 BADGE = "staff-badge"
@@ -52,6 +54,8 @@ def issue_badges(bank: Bank, session_code: str, staff_codes: tuple[str, ...] = (
         missing = [c for c in staff_codes if c not in posts]
         if missing:
             raise ValidationError(f"{', '.join(missing)} hold(s) no open post in session {session_code}; badges are for people on duty")
+        if not posts:
+            raise ValidationError(f"nobody holds an open post in session {session_code}; assign staff first")
         out = []
         for code, mine in sorted(posts.items()):
             person = get_staff(session, code)
@@ -79,9 +83,23 @@ def revocation_list(bank: Bank) -> dict[str, Any]:
             "issued_at": utcnow().isoformat(timespec="seconds"),
             "staff": sorted(session.scalars(select(StaffMember.code).where(StaffMember.status != "active"))),
             "credentials": sorted(session.scalars(select(Credential.number).where(Credential.revoked_at.is_not(None)))),
+            "posts_ended": _posts_ended(session),
         }
         audit(session, actor, "staff.revocations", "staff", "", staff=len(body["staff"]), credentials=len(body["credentials"]))
         return {"list": body, "signature": key.sign("revocations", canonical_json(body))}
+
+
+def _posts_ended(session: Session) -> list[list[str]]:
+    """[staff, session] for people stood down in a running session with no post left there:
+    their badge for that session must fail although they are still active."""
+    ended = session.execute(
+        select(StaffMember.code, ExamSession.code, Assignment.ended_at.is_(None))
+        .join(Assignment, Assignment.staff_id == StaffMember.id)
+        .join(ExamSession, ExamSession.id == Assignment.session_id)
+        .where(ExamSession.stage != "closed")
+    ).all()
+    open_posts = {(staff, exam) for staff, exam, is_open in ended if is_open}
+    return sorted([staff, exam] for staff, exam in {(s, e) for s, e, _ in ended} - open_posts)
 
 
 def _checked_revocations(doc: Mapping[str, Any], trusted: VerifyKey, what: str) -> Mapping[str, Any]:
@@ -108,6 +126,8 @@ def verify_badge(token: str, trusted: VerifyKey, *, revocations: Mapping[str, An
         body = _checked_revocations(revocations, trusted, what)
         if payload["staff"] in body["staff"]:
             raise BadgeRefused(f"{payload['staff']} is suspended or revoked (revocation list of {body['issued_at']})")
+        if [payload["staff"], payload["session"]] in body.get("posts_ended", []):
+            raise BadgeRefused(f"{payload['staff']} no longer holds a post in session {payload['session']} (list of {body['issued_at']})")
         if payload.get("credential") and payload["credential"] in body["credentials"]:
             raise BadgeRefused(f"credential {payload['credential']} of {payload['staff']} is revoked (撤回证卡; list of {body['issued_at']})")
         result |= {"revocation_checked": True, "revocations_issued_at": body["issued_at"]}

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-27 14:39:43.978224
+Create Date: 2026-11-27 15:03:05.077180
 """
 from alembic import op
 import sqlalchemy as sa
@@ -80,8 +80,10 @@ def upgrade() -> None:
     sa.Column('passed', sa.Boolean(), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=False),
     sa.Column('checked_by', sa.String(length=80), nullable=False),
+    sa.Column('supervisor_id', sa.Uuid(), nullable=False),
     sa.Column('checked_at', examvault.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['session_id'], ['exam_sessions.id'], name=op.f('fk_quality_checks_session_id_exam_sessions')),
+    sa.ForeignKeyConstraint(['supervisor_id'], ['staff.id'], name=op.f('fk_quality_checks_supervisor_id_staff')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_checks')),
     sa.UniqueConstraint('session_id', 'stage', 'item', name=op.f('uq_quality_checks_session_id'))
     )
@@ -101,8 +103,10 @@ def upgrade() -> None:
     sa.Column('filed_by', sa.String(length=80), nullable=False),
     sa.Column('filed_at', examvault.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('resolved_by', sa.String(length=80), nullable=True),
+    sa.Column('resolver_id', sa.Uuid(), nullable=True),
     sa.Column('resolved_at', examvault.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolution', sa.String(length=1000), nullable=False),
+    sa.ForeignKeyConstraint(['resolver_id'], ['staff.id'], name=op.f('fk_quality_findings_resolver_id_staff')),
     sa.ForeignKeyConstraint(['session_id'], ['exam_sessions.id'], name=op.f('fk_quality_findings_session_id_exam_sessions')),
     sa.ForeignKeyConstraint(['supervisor_id'], ['staff.id'], name=op.f('fk_quality_findings_supervisor_id_staff')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_findings'))

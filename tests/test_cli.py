@@ -107,6 +107,13 @@ def test_keys_rotate_rewrap_set_min(cli_env: dict[str, str], tmp_path: Path) -> 
 
 def test_backup_and_restore_elsewhere(cli_env: dict[str, str], tmp_path: Path) -> None:
     run(["item", "import", str(write_json(tmp_path / "i.json", sample_items()))], cli_env, tmp_path)
+    # people and a session too: date columns and sealed personal data survive the round trip
+    run(["--user", "admin", "user", "add", "kw", "--role", "exam_admin"], cli_env, tmp_path)
+    kw = cli_env | {"EXAMVAULT_USER": "kw"}
+    run(["session", "create", "S1", "--occupation", "6-31-01-03", "--level", "3", "--date", "2027-03-05"], kw, tmp_path)
+    run(["staff", "add", "--code", "KP1", "--name", "刘建华", "--id-number", "360102198506120015", "--roles", "考评员",
+         "--card", "KP-1", "--card-occupation", "6-31-01-03", "--card-levels", "3-5", "--card-issued", "2025-01-01",
+         "--card-valid-until", "2029-12-31"], kw, tmp_path)  # fmt: skip
     run(["backup", "bank.evb"], cli_env, tmp_path)
     target = f"sqlite:///{tmp_path / 'restored.db'}"
     p = run(["--db", target, "restore", "bank.evb"], cli_env | {"EXAMVAULT_PASSPHRASE": "wrong one!"}, tmp_path, ok=False)
@@ -115,6 +122,9 @@ def test_backup_and_restore_elsewhere(cli_env: dict[str, str], tmp_path: Path) -
     items = json.loads(run(["--db", target, "item", "list", "--json"], cli_env, tmp_path).stdout)
     assert len(items) == 5
     assert json.loads(run(["--db", target, "item", "show", items[0]["code"], "--json"], cli_env, tmp_path).stdout)["content"]
+    staff = json.loads(run(["--db", target, "staff", "show", "KP1", "--json"], kw, tmp_path).stdout)
+    assert (staff["name"], staff["valid_until"], staff["credentials"][0]["levels"]) == ("刘建华", "2029-12-31", [3, 4, 5])
+    assert json.loads(run(["--db", target, "session", "show", "S1", "--json"], kw, tmp_path).stdout)["exam_date"] == "2027-03-05"
     p = run(["--db", target, "restore", "bank.evb"], cli_env, tmp_path, ok=False)
     assert "already holds a bank" in p.stderr
     # a flipped byte anywhere in the compressed file is caught

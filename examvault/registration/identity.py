@@ -26,7 +26,7 @@ def check_digit(first17: str) -> str:
 def id_number_problem(text: str, *, today: date | None = None) -> str | None:
     """Why `text` is not a valid 18-digit resident ID number, or None when it is."""
     s = text.strip().upper()
-    if not re.fullmatch(r"\d{17}[\dX]", s):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", s):  # ASCII only: \d would take any script's digits
         return "a resident ID number has 17 digits and a final digit or X"
     if s[:2] not in _PROVINCES or s[2:6] == "0000":
         return f"region code {s[:6]} is not a region code of the right shape"

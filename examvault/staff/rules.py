@@ -109,17 +109,20 @@ def parse_rules(doc: Any, what: str = "rule set") -> RuleSet:
             problems.append(f"{where}: unknown kind {kind!r}; kinds are {', '.join(PERSON_KINDS + COMPOSITION_KINDS)}")
             continue
         params = {k: v for k, v in raw.items() if k not in ("id", "name", "kind", "duties")}
-        for key, typ in _PARAMS.get(kind, {}).items():
-            if not isinstance(params.get(key), typ):
+        wanted = _PARAMS.get(kind, {})
+        for key in sorted(set(params) - set(wanted)):
+            problems.append(f"{where}: '{key}' is not a setting of a {kind} rule" + (f" (it takes {', '.join(wanted)})" if wanted else ""))
+        for key, typ in wanted.items():
+            value = params.get(key)
+            if not isinstance(value, typ) or isinstance(value, bool):
                 problems.append(f"{where}: '{key}' must be a {typ.__name__}")
+            elif typ is int and value < 1:
+                problems.append(f"{where}: '{key}' must be at least 1")
         if kind in COMPOSITION_KINDS:
             if params.get("duty") not in DUTIES:
                 problems.append(f"{where}: 'duty' must be one of {', '.join(DUTIES)}")
             if any(r not in ROOM_KINDS for r in params.get("rooms") or []):
                 problems.append(f"{where}: 'rooms' must list room kinds from {', '.join(ROOM_KINDS)}")
-            number = params.get("min", params.get("candidates_per_person"))
-            if isinstance(number, int) and number < 1:
-                problems.append(f"{where}: the number must be at least 1")
             duties = frozenset([params.get("duty", "")])
         else:
             raw_duties = raw.get("duties", "all")

@@ -196,6 +196,10 @@ def _reseal(keyring: Keyring, person: StaffMember, doc: Mapping[str, Any]) -> No
 class _Row:
     where: str
     values: dict[str, Any]
+    columns: dict[str, str]
+
+    def column(self, name: str) -> str:
+        return self.columns.get(name, IMPORT_FIELDS[name][0])
 
 
 def _check_rows(file: str, rows: list[Any]) -> tuple[list[_Row], list[Issue]]:
@@ -249,7 +253,7 @@ def _check_rows(file: str, rows: list[Any]) -> tuple[list[_Row], list[Issue]]:
             problems.append(("credential_number", "examiners, chief examiners and supervisors hold a credential card"))
         issues += [Issue(file, raw.location, raw.column(f), m) for f, m in problems]
         if not problems:
-            good.append(_Row(raw.location, v))
+            good.append(_Row(raw.location, v, raw.columns))
     return good, issues
 
 
@@ -288,11 +292,10 @@ def _add_people(bank: Bank, file: str, rows: list[_Row], issues: list[Issue]) ->
         for key, seen, label in ((v["id_number"], seen_ids, "id_number"), (v["code"], seen_codes, "code"),
                                  ((v["credential"] or {}).get("number"), seen_cards, "credential_number")):  # fmt: skip
             if key and key in seen:
-                issues.append(Issue(file, row.where, IMPORT_FIELDS[label][0], f"repeats {seen[key]}"))
+                issues.append(Issue(file, row.where, row.column(label), f"repeats {seen[key]}"))
             elif key:
                 seen[key] = row.where
-    if issues:
-        raise ValidationError(issues, outcome=NOTHING_IMPORTED)
+    # The registry's checks run even when the file has problems: every problem is reported at once.
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "staff.manage")
         keyring = bank.keyring(session)
@@ -303,11 +306,11 @@ def _add_people(bank: Bank, file: str, rows: list[_Row], issues: list[Issue]) ->
         for row in rows:
             v = row.values
             if v["id_number"] in known:
-                issues.append(Issue(file, row.where, IMPORT_FIELDS["id_number"][0], f"this person is already registered as {known[v['id_number']]}"))
+                issues.append(Issue(file, row.where, row.column("id_number"), f"this person is already registered as {known[v['id_number']]}"))
             if v["credential"] and v["credential"]["number"] in cards:
-                issues.append(Issue(file, row.where, IMPORT_FIELDS["credential_number"][0], "this card number is already registered"))
+                issues.append(Issue(file, row.where, row.column("credential_number"), "this card number is already registered"))
             if v["code"] in codes:
-                issues.append(Issue(file, row.where, IMPORT_FIELDS["code"][0], "this staff code is already taken"))
+                issues.append(Issue(file, row.where, row.column("code"), "this staff code is already taken"))
         if issues:
             raise ValidationError(issues, outcome=NOTHING_IMPORTED)
         count = session.scalar(select(func.count()).select_from(StaffMember)) or 0

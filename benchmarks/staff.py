@@ -121,7 +121,7 @@ def main() -> None:
     for size in sizes:
         code = f"B{size}"
         create_session(admin, code, occupation=OCC, level=3, exam_date=EXAM)
-        rooms = max(1, size // 30)
+        rooms = -(-size // 30)  # 30 a room, the last takes the rest
         for k in range(rooms):
             add_room(admin, code, f"R{k:03d}", kind="theory", capacity=30 if k < rooms - 1 else size - 30 * (rooms - 1))
         for k in range(rooms):

@@ -530,7 +530,9 @@ def _person_facts(keyring: Keyring, person: StaffMember, other_rooms: tuple[str,
                          frozenset(r["id_number"] for r in doc.get("relations", [])), creds, other_rooms)  # fmt: skip
 
 
-def _post(session: Session, keyring: Keyring | None, exam: ExamSession, duty: str, room: Room | None) -> R.Post:
+def _post(session: Session, keyring: Keyring | None, exam: ExamSession, duty: str, room: Room | None,
+          placed: int | None = None) -> R.Post:  # fmt: skip
+    """The post as the rules see it. With the keys: who sits there (opened); without: how many (or `placed`)."""
     candidates: tuple[R.CandidateFacts, ...] = ()
     if keyring is not None:
         candidates = tuple(
@@ -538,7 +540,7 @@ def _post(session: Session, keyring: Keyring | None, exam: ExamSession, duty: st
             for c, d in candidate_documents(session, keyring, exam, room)
         )
         placed = len(candidates)
-    else:
+    elif placed is None:
         q = select(func.count()).select_from(Candidate).where(Candidate.session_id == exam.id)
         placed = session.scalar(q.where(Candidate.room_id == room.id) if room else q) or 0
     planned = placed or (room.capacity if room else 0)
@@ -645,8 +647,11 @@ def staffing_report(session: Session, exam: ExamSession) -> dict[str, Any]:
         by_room[a.room_id][a.duty if not a.task else f"{a.duty}:{a.task}"].append(a.staff.code)
     rooms = []
     problems: list[str] = []
+    placed = dict(session.execute(
+        select(Candidate.room_id, func.count()).where(Candidate.session_id == exam.id).group_by(Candidate.room_id)
+    ).all())  # fmt: skip
     for room in exam.rooms:
-        post = _post(session, None, exam, "invigilator", room)
+        post = _post(session, None, exam, "invigilator", room, placed.get(room.id, 0))
         need = R.required_staffing(rules, room.kind, post.planned_candidates)
         have = {d: sorted(v) for d, v in by_room.get(room.id, {}).items()}
         room_problems = []

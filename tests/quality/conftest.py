@@ -20,10 +20,14 @@ ROOM_STAFF = (("invigilator", "T01", ["JK1", "JK2"]), ("invigilator", "T02", ["J
               ("examiner", "K01", ["KP1", "KP2", "KP3"]))  # fmt: skip
 
 
+# The sitting's registered supervisor (督导员); `supervised` puts them on duty in the session.
+SUPERVISOR = "DD1"
+
+
 @pytest.fixture
 def supervised(sitting: Sitting) -> Sitting:  # noqa: F811
     """The sitting with DD1 on duty as the session's supervisor."""
-    assign(sitting.admin, sitting.session, "supervisor", ["DD1"])
+    assign(sitting.admin, sitting.session, "supervisor", [SUPERVISOR])
     return sitting
 
 
@@ -38,9 +42,10 @@ def manual_items(stage: str) -> list[str]:
     return [i["id"] for i in checklists()[stage]["items"] if not i.get("auto")]
 
 
-def tick_all(s: Sitting, stage: str) -> None:
+def tick_all(s: Sitting, stage: str, *, supervisor: str = SUPERVISOR) -> None:
+    """Tick every manual item of `stage` as passed, by a supervisor on duty in the session."""
     for item in manual_items(stage):
-        tick(s.sup, s.session, stage, item, passed=True)
+        tick(s.sup, s.session, stage, item, passed=True, supervisor=supervisor)
 
 
 def put_at_stage(bank: Bank, session_code: str, stage: str) -> None:

@@ -55,6 +55,12 @@ def seal_fields(
     return {spec.key_version_column: key_version, spec.dek_column: wrapped, **blobs}
 
 
+def row_of(spec: SealedTable, obj: Any) -> dict[str, Any]:
+    """The columns `open_fields` reads, from an ORM object of the sealed table."""
+    names = (spec.id_column, spec.version_column, spec.key_version_column, spec.dek_column, *spec.fields)
+    return {name: getattr(obj, name) for name in names}
+
+
 def open_fields(
     keyring: Keyring, spec: SealedTable, row: Mapping[str, Any], fields: tuple[str, ...] | None = None
 ) -> dict[str, bytes | None]:
@@ -127,8 +133,9 @@ def seal_document(
     return seal_fields(keyring, spec, record_id, version, {field: canonical_json(doc)})
 
 
-def open_document(keyring: Keyring, spec: SealedTable, row: Mapping[str, Any], field: str) -> dict[str, Any]:
+def open_document(keyring: Keyring, spec: SealedTable, obj: Any, field: str) -> dict[str, Any]:
+    """The JSON document sealed in `field` of an ORM object (see `seal_document`)."""
     import json
 
-    raw = open_fields(keyring, spec, row, (field,))[field]
+    raw = open_fields(keyring, spec, row_of(spec, obj), (field,))[field]
     return json.loads(raw) if raw else {}

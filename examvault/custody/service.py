@@ -20,7 +20,7 @@ from examvault.accounts.service import audit
 from examvault.bank import Bank
 from examvault.crypto.keyring import Keyring
 from examvault.crypto.models import BankMeta, Party
-from examvault.crypto.records import open_fields, seal_fields
+from examvault.crypto.records import open_fields, row_of, seal_fields
 from examvault.crypto.signing import SigningKey, VerifyKey, canonical_json
 from examvault.custody import merkle
 from examvault.custody.events import (
@@ -81,7 +81,7 @@ def institution_signing_key(session: Session, keyring: Keyring) -> SigningKey:
         session.add(InstitutionKey(id=1, version=1, verify_key=str(key.verify_key), **values))
         session.flush()
         return key
-    seed = open_fields(keyring, INSTITUTION_KEY, {c: getattr(row, c) for c in ("id", "version", "key_version", "dek", "seed")})["seed"]
+    seed = open_fields(keyring, INSTITUTION_KEY, row_of(INSTITUTION_KEY, row))["seed"]
     assert seed is not None
     key = SigningKey(institution_name(session), seed)
     if str(key.verify_key) != row.verify_key:

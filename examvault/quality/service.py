@@ -8,7 +8,6 @@ earlier stage is open. Only a supervisor closes a finding, after checking the co
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from examvault.accounts.service import audit
 from examvault.assembly.models import Paper
 from examvault.bank import Bank
-from examvault.crypto.records import open_fields, seal_fields
+from examvault.crypto.records import open_fields, row_of, seal_fields
 from examvault.db import utcnow
 from examvault.errors import ConflictError, NotFoundError, ValidationError
 from examvault.quality.models import INCIDENT_TEXT, ChecklistEntry, Finding, Incident
@@ -274,8 +273,7 @@ def incidents(session: Session, exam: ExamSession, keyring: Any) -> list[dict[st
     staff = dict(session.execute(select(StaffMember.id, StaffMember.code)).all())
     out = []
     for i in session.scalars(select(Incident).where(Incident.session_id == exam.id).order_by(Incident.occurred_at)):
-        row: Mapping[str, Any] = {c: getattr(i, c) for c in ("id", "version", "key_version", "dek", "description")}
-        text = open_fields(keyring, INCIDENT_TEXT, row)["description"] or b""
+        text = open_fields(keyring, INCIDENT_TEXT, row_of(INCIDENT_TEXT, i))["description"] or b""
         out.append({"id": str(i.id), "kind": i.kind, "kind_name": INCIDENT_KINDS[i.kind], "room": rooms.get(i.room_id),
                     "candidate": cands.get(i.candidate_id), "occurred_at": i.occurred_at.isoformat(),
                     "reported_by": staff.get(i.reported_by), "recorded_by": i.recorded_by, "description": text.decode()})  # fmt: skip

@@ -132,12 +132,8 @@ def add_candidates(bank: Bank, session_code: str, rows: list[Mapping[str, str]],
         return out
 
 
-def _sealed_row(obj: Any) -> dict[str, Any]:
-    return {"id": obj.id, "version": obj.version, "key_version": obj.key_version, "dek": obj.dek, "personal": obj.personal}
-
-
 def open_candidate(keyring: Keyring, cand: Candidate) -> dict[str, Any]:
-    return open_document(keyring, CANDIDATE_PERSONAL, _sealed_row(cand), "personal")
+    return open_document(keyring, CANDIDATE_PERSONAL, cand, "personal")
 
 
 def candidate_documents(session: Session, keyring: Keyring, exam: ExamSession, room: Room | None = None) -> list[tuple[Candidate, dict[str, Any]]]:

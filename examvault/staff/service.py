@@ -176,13 +176,8 @@ def get_staff(session: Session, code: str) -> StaffMember:
     return person
 
 
-def _sealed_row(person: StaffMember) -> dict[str, Any]:
-    return {"id": person.id, "version": person.version, "key_version": person.key_version, "dek": person.dek,
-            "personal": person.personal}  # fmt: skip
-
-
 def open_staff(keyring: Keyring, person: StaffMember) -> dict[str, Any]:
-    return open_document(keyring, STAFF_PERSONAL, _sealed_row(person), "personal")
+    return open_document(keyring, STAFF_PERSONAL, person, "personal")
 
 
 def _reseal(keyring: Keyring, person: StaffMember, doc: Mapping[str, Any]) -> None:

@@ -104,3 +104,10 @@ class ValidationError(ExamvaultError):
             text += f"\n… and {more} more problems"
         noun = "problem" if len(self.issues) == 1 else "problems"
         super().__init__(f"{len(self.issues)} {noun} found; {outcome}:\n{text}")
+
+
+def check_length(value: str, limit: int, what: str) -> str:
+    """Refuse text longer than its column holds (PostgreSQL would fail the whole action; SQLite would keep it)."""
+    if len(value) > limit:
+        raise ValidationError(f"{what} has {len(value)} characters; at most {limit} are allowed")
+    return value

@@ -21,7 +21,7 @@ from examvault.quality.reports import write_report
 from examvault.quality.service import advance, file_finding, record_incident, resolve_finding, tick
 from examvault.registration.identity import check_digit
 from examvault.registration.service import add_candidates, add_room, create_session
-from examvault.staff.badges import issue_badges, render_badges, revocation_list, verify_badge
+from examvault.staff.badges import issue_badges, revocation_list, verify_badge
 from examvault.staff.service import assign, import_staff, record_sanction, staffing
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -113,8 +113,7 @@ def run_staff_stage(bank: Callable[[str], Bank], directory: Path, console: Conso
     s = staffing(admin, code)
     console.print(f"   staffing check: {'every room meets the rules' if s['ok'] else '; '.join(s['problems'])}")
 
-    badges = issue_badges(admin, code)
-    (out / "badges.pdf").write_bytes(render_badges(badges))
+    badges = issue_badges(admin, code, out_path=out / "badges.pdf")
     trust = VerifyKey.parse((directory / "institution.vkey").read_text("utf-8"))
     crl = revocation_list(admin)
     ok = verify_badge(badges[0]["token"], trust, revocations=crl, on=today.date())

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from examvault.accounts.models import AuditEvent
-from examvault.accounts.service import audit
+from examvault.accounts.service import audit, require
 from examvault.bank import Bank
+from examvault.crypto.keyring import Keyring
 from examvault.custody.service import institution_title
 from examvault.errors import ValidationError
 from examvault.export.report import ReportDoc, Section, Table, to_docx, to_pdf
@@ -60,7 +61,7 @@ def _refusal_rows(events: list[AuditEvent]) -> list[list[str]]:
              e.details.get("room") or e.details.get("task") or "—", "、".join(e.details.get("rules", []))] for e in events]  # fmt: skip
 
 
-def build(session: Session, exam: ExamSession, keyring: Any, kind: str) -> ReportDoc:
+def build(session: Session, exam: ExamSession, keyring: Keyring, kind: str) -> ReportDoc:
     summary = session_summary(session, exam)
     posts = on_duty(session, exam, keyring)
     supervisors = [p["name"] for p in posts if p["duty"] == "supervisor" and p["ended_at"] is None]
@@ -69,11 +70,11 @@ def build(session: Session, exam: ExamSession, keyring: Any, kind: str) -> Repor
     refusals = _refusals(session, exam)
     inst = institution_title(session)
     if kind == "supervision":
-        return _supervision(session, exam, header, inst, events, refusals)
+        return _supervision(session, exam, keyring, header, inst, events, refusals)
     return _work_record(exam, header, inst, summary, posts, events, refusals)
 
 
-def _supervision(session: Session, exam: ExamSession, header: list[tuple[str, str]], inst: str,
+def _supervision(session: Session, exam: ExamSession, keyring: Keyring, header: list[tuple[str, str]], inst: str,
                  events: list[dict[str, Any]], refusals: list[AuditEvent]) -> ReportDoc:  # fmt: skip
     rows = findings(session, exam)
     issues = [f for f in rows if f["issue"]]
@@ -90,11 +91,11 @@ def _supervision(session: Session, exam: ExamSession, header: list[tuple[str, st
                             f["supervisor"]] for f in rows],
                           [0.5, 1.1, 2, 2, 2, 1.6, 0.9])  # fmt: skip
     checks = []
-    for st in checklist_state(session, exam):
+    for st in checklist_state(session, exam, keyring):
         for i in st["items"]:
             result = "未检查" if i["passed"] is None else "通过" if i["passed"] else "未通过"
             checks.append([st["name"], i["text"] + ("（自动）" if i["auto"] else ""), result, i["note"] or ""])
-    staffing = staffing_report(session, exam)
+    staffing = staffing_report(session, exam, keyring)
     staff_rows = [[r["room"], ROOM_KIND_NAMES.get(r["kind"], r["kind"]), str(r["candidates"]),
                    "、".join(f"{DUTY_NAMES.get(d, d)}{n}人" for d, n in r["required"].items()) or "—",
                    "、".join(f"{DUTY_NAMES.get(d.split(':')[0], d)}{len(v)}人" for d, v in r["assigned"].items()) or "—",
@@ -165,9 +166,14 @@ def write_report(bank: Bank, session_code: str, kind: str, out: Path) -> dict[st
         raise ValidationError(f"{out}: the report is written as .pdf or .docx")
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "quality.report")
+        if kind == "work-record":  # it lists every incident as recorded: the sealed descriptions too
+            require(actor, "quality.incident")
         exam = get_session(session, session_code)
         doc = build(session, exam, bank.keyring(session), kind)
+        data = to_pdf(doc) if out.suffix.lower() == ".pdf" else to_docx(doc)
+        try:
+            out.write_bytes(data)  # before the audit event commits: no event for a report never written
+        except OSError as exc:
+            raise ValidationError(f"{out}: cannot write the report ({exc.strerror})") from None
         audit(session, actor, "quality.report", "exam_session", session_code, kind=kind, file=out.name)
-    data = to_pdf(doc) if out.suffix.lower() == ".pdf" else to_docx(doc)
-    out.write_bytes(data)
     return {"session": session_code, "kind": kind, "file": str(out), "bytes": len(data), "sections": [s.heading for s in doc.sections]}

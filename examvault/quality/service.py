@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from examvault.accounts.service import audit
 from examvault.assembly.models import Paper
 from examvault.bank import Bank
+from examvault.crypto.keyring import Keyring
 from examvault.crypto.records import open_fields, row_of, seal_fields
 from examvault.db import utcnow
-from examvault.errors import ConflictError, NotFoundError, ValidationError
+from examvault.errors import ConflictError, NotFoundError, ValidationError, check_length
 from examvault.quality.models import INCIDENT_TEXT, ChecklistEntry, Finding, Incident
 from examvault.registration.models import Candidate, ExamSession
 from examvault.registration.service import STAGES, get_room, get_session
@@ -80,6 +81,8 @@ def file_finding(bank: Bank, session_code: str, *, stage: str, supervisor: str, 
         raise ValidationError("say what was checked (--checked)")
     if blocking and not issue.strip():
         raise ValidationError("a blocking finding states the issue found (--issue)")
+    for text, limit, what in ((checked, 500, "--checked"), (issue, 1000, "--issue"), (correction, 1000, "--correction")):
+        check_length(text.strip(), limit, what)
     if issue.strip() and not correction.strip():
         raise ValidationError("a finding with an issue states the correction required (--correction)")
     with bank.transaction(write=True) as session:
@@ -99,6 +102,7 @@ def resolve_finding(bank: Bank, finding_id: int, *, resolution: str, supervisor:
     """A supervisor on duty in the finding's session closes it, having checked the correction."""
     if not resolution.strip():
         raise ValidationError("say how the correction was verified (--resolution)")
+    check_length(resolution.strip(), 1000, "--resolution")
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "quality.file")
         f = session.get(Finding, finding_id, with_for_update=True)
@@ -145,6 +149,7 @@ def tick(bank: Bank, session_code: str, stage: str, item: str, *, passed: bool, 
         raise ValidationError(f"{stage}/{item} is computed from the bank ({spec[item]['auto']}); it cannot be ticked")
     if not passed and not note.strip():
         raise ValidationError("a failed check says what failed (--note)")
+    check_length(note.strip(), 500, "--note")
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "quality.check")
         exam = get_session(session, session_code)
@@ -161,9 +166,9 @@ def tick(bank: Bank, session_code: str, stage: str, item: str, *, passed: bool, 
         return {"session": session_code, "stage": stage, "item": item, "passed": passed, "note": note, "supervisor": supervisor}
 
 
-def _auto(session: Session, exam: ExamSession, kind: str) -> tuple[bool, str]:
-    if kind == "staffing":
-        report = staffing_report(session, exam)
+def _auto(session: Session, exam: ExamSession, kind: str, keyring: Keyring) -> tuple[bool, str]:
+    if kind == "staffing":  # head counts, and every post's 回避 as things stand now
+        report = staffing_report(session, exam, keyring)
         return report["ok"], "; ".join(report["problems"][:3]) or f"{len(report['rooms'])} room(s) staffed by the rules"
     if kind == "papers_approved":
         codes = [c for c in exam.papers.split(",") if c]
@@ -175,7 +180,7 @@ def _auto(session: Session, exam: ExamSession, kind: str) -> tuple[bool, str]:
     raise ValidationError(f"unknown automatic check {kind!r} in the checklists")
 
 
-def checklist_state(session: Session, exam: ExamSession) -> list[dict[str, Any]]:
+def checklist_state(session: Session, exam: ExamSession, keyring: Keyring) -> list[dict[str, Any]]:
     ticks = {(e.stage, e.item): e for e in session.scalars(select(ChecklistEntry).where(ChecklistEntry.session_id == exam.id))}
     open_blocking = [f for f in session.scalars(select(Finding).where(
         Finding.session_id == exam.id, Finding.status == "open", Finding.blocking.is_(True)))]  # fmt: skip
@@ -185,7 +190,7 @@ def checklist_state(session: Session, exam: ExamSession) -> list[dict[str, Any]]
         items = []
         for item in spec["items"]:
             if item.get("auto"):
-                ok, note = _auto(session, exam, item["auto"]) if n >= current else (True, "离开该环节时已通过")
+                ok, note = _auto(session, exam, item["auto"], keyring) if n >= current else (True, "离开该环节时已通过")
                 items.append({"id": item["id"], "text": item["text"], "auto": True, "passed": ok, "note": note, "checked_by": "auto"})
             else:
                 e = ticks.get((stage, item["id"]))
@@ -200,7 +205,7 @@ def checklist(bank: Bank, session_code: str) -> dict[str, Any]:
     with bank.transaction() as session:
         bank.actor(session, "session.read")
         exam = get_session(session, session_code)
-        return {"session": exam.code, "stage": exam.stage, "stages": checklist_state(session, exam)}
+        return {"session": exam.code, "stage": exam.stage, "stages": checklist_state(session, exam, bank.keyring(session))}
 
 
 def advance(bank: Bank, session_code: str) -> dict[str, Any]:
@@ -221,7 +226,7 @@ def _advance(bank: Bank, session_code: str) -> dict[str, Any]:
             raise ConflictError(f"session {session_code} is closed")
         current = STAGES.index(exam.stage)
         reasons = []
-        for n, stage in enumerate(checklist_state(session, exam)[: current + 1]):
+        for n, stage in enumerate(checklist_state(session, exam, bank.keyring(session))[: current + 1]):
             reasons += [f"open blocking finding {fid} on stage {stage['stage']} ({stage['name']})" for fid in stage["open_blocking_findings"]]
             if n == current:
                 reasons += [f"checklist {stage['stage']}/{i['id']} ({i['text']}): "
@@ -246,6 +251,8 @@ def record_incident(bank: Bank, session_code: str, *, kind: str, description: st
         keyring = bank.keyring(session)
         keyring.pin(session, "personal")
         exam = get_session(session, session_code)
+        if exam.stage == "closed":
+            raise ConflictError(f"session {session_code} is closed; its incident record is final")
         target = get_room(session, exam, room) if room else None
         cand = None
         if candidate:
@@ -267,7 +274,7 @@ def record_incident(bank: Bank, session_code: str, *, kind: str, description: st
         return {"id": str(iid), "session": session_code, "kind": kind, "room": room, "candidate": candidate}
 
 
-def incidents(session: Session, exam: ExamSession, keyring: Any) -> list[dict[str, Any]]:
+def incidents(session: Session, exam: ExamSession, keyring: Keyring) -> list[dict[str, Any]]:
     rooms = {r.id: r.code for r in exam.rooms}
     cands = dict(session.execute(select(Candidate.id, Candidate.code).where(Candidate.session_id == exam.id)).all())
     staff = dict(session.execute(select(StaffMember.id, StaffMember.code)).all())

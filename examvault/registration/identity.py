@@ -24,18 +24,19 @@ def check_digit(first17: str) -> str:
 
 
 def id_number_problem(text: str, *, today: date | None = None) -> str | None:
-    """Why `text` is not a valid 18-digit resident ID number, or None when it is."""
+    """Why `text` is not a valid 18-digit resident ID number, or None when it is. The reason never
+    quotes the digits: a mistyped number is still mostly a real person's."""
     s = text.strip().upper()
     if not re.fullmatch(r"[0-9]{17}[0-9X]", s):  # ASCII only: \d would take any script's digits
         return "a resident ID number has 17 digits and a final digit or X"
     if s[:2] not in _PROVINCES or s[2:6] == "0000":
-        return f"region code {s[:6]} is not a region code of the right shape"
+        return "its first six digits are not a region code of the right shape"
     try:
         born = date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
     except ValueError:
-        return f"birth date {s[6:14]} is not a date"
+        return "digits 7–14 are not a birth date"
     if born.year < 1900 or born > (today or date.today()):
-        return f"birth date {born.isoformat()} is not plausible"
+        return "the birth date in it is not plausible"
     if check_digit(s[:17]) != s[17]:
         return "the check digit is wrong (GB 11643 MOD 11-2); the number is mistyped"
     return None

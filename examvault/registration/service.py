@@ -7,6 +7,7 @@ level and date, its rooms and stations, and who sits where.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -19,7 +20,7 @@ from examvault.accounts.service import audit
 from examvault.bank import Bank
 from examvault.crypto.keyring import Keyring
 from examvault.crypto.records import open_document, seal_document
-from examvault.errors import ConflictError, NotFoundError, ValidationError
+from examvault.errors import ConflictError, NotFoundError, ValidationError, check_length
 from examvault.registration.identity import id_number_problem, mask_id, phone_problem
 from examvault.registration.models import CANDIDATE_PERSONAL, Candidate, ExamSession, Room
 from examvault.staff.rules import ROOM_KINDS
@@ -49,6 +50,9 @@ def create_session(
 ) -> dict[str, Any]:
     if not code or len(code) > 40:
         raise ValidationError("a session code must have 1 to 40 characters")
+    check_length(occupation, 20, "--occupation")
+    check_length(site, 100, "--site")
+    check_length(",".join(papers), 400, "--paper")
     if level not in (1, 2, 3, 4, 5):
         raise ValidationError(f"level {level} is not a level (5 = 五级/初级工 … 1 = 一级/高级技师)")
     with bank.transaction(write=True) as session:
@@ -69,6 +73,10 @@ def add_room(bank: Bank, session_code: str, code: str, *, kind: str, capacity: i
         raise ValidationError(f"room kind {kind!r} is not one of {', '.join(ROOM_KINDS)}")
     if capacity < 1:
         raise ValidationError(f"room {code}: capacity must be at least 1")
+    if not code.strip():
+        raise ValidationError("a room needs its code")
+    check_length(code, 30, "room code")
+    check_length(location, 100, "--location")
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "session.manage")
         exam = get_session(session, session_code)
@@ -90,6 +98,8 @@ def _candidate_problems(row: Mapping[str, str]) -> list[tuple[str, str]]:
         problems.append(("id_number", problem))
     if row.get("phone") and (problem := phone_problem(row["phone"])):
         problems.append(("phone", problem))
+    if len(row.get("code") or "") > 30:
+        problems.append(("code", "at most 30 characters"))
     return problems
 
 
@@ -115,13 +125,14 @@ def add_candidates(bank: Bank, session_code: str, rows: list[Mapping[str, str]],
             seated = session.scalar(select(func.count()).where(Candidate.room_id == target.id)) or 0
             if seated + len(rows) > target.capacity:
                 raise ConflictError(f"room {room} seats {target.capacity}; {seated} are placed and {len(rows)} more do not fit")
-        base = session.scalar(select(func.count()).select_from(Candidate)) or 0
+        taken = set(session.scalars(select(Candidate.code))) | {r["code"] for r in rows if r.get("code")}
+        counter = itertools.count(len(taken) + 1)
         out = []
         for n, (row, number) in enumerate(zip(rows, numbers, strict=True), start=1):
             cid = uuid.uuid4()
             doc = {"name": row["name"].strip(), "id_number": number, "work_unit": row.get("work_unit", "").strip(),
                    "phone": row.get("phone", "").strip()}  # fmt: skip
-            code = row.get("code") or f"{exam.exam_date:%Y}{base + n:06d}"
+            code = row.get("code") or next(c for c in (f"{exam.exam_date:%Y}{k:06d}" for k in counter) if c not in taken)
             cand = Candidate(id=cid, code=code, occupation=exam.occupation, level=exam.level, session_id=exam.id,
                              room_id=target.id if target else None, seat=seated + n if target else None,
                              **seal_document(keyring, CANDIDATE_PERSONAL, str(cid), 1, "personal", doc))  # fmt: skip

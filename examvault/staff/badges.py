@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ from examvault.crypto.tokens import open_token, sign_token
 from examvault.custody.service import institution_signing_key, institution_title
 from examvault.db import utcnow
 from examvault.errors import IntegrityError, ValidationError
-from examvault.registration.models import ExamSession
+from examvault.registration.models import ExamSession, Room
 from examvault.registration.service import get_session
 from examvault.staff.models import Assignment, Credential, StaffMember
 from examvault.staff.service import DUTY_NAMES, get_staff, on_duty
@@ -39,8 +40,9 @@ class BadgeRefused(IntegrityError):
     """The badge must not open the door: forged, for another day, or revoked."""
 
 
-def issue_badges(bank: Bank, session_code: str, staff_codes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """One token per person on duty in the session (or the named ones), signed by the institution."""
+def issue_badges(bank: Bank, session_code: str, staff_codes: tuple[str, ...] = (), *, out_path: Path | None = None) -> list[dict[str, Any]]:
+    """One token per person on duty in the session (or the named ones), signed by the institution;
+    with `out_path`, the printed sheet is written before the issue is recorded."""
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "staff.badge")
         keyring = bank.keyring(session)
@@ -56,7 +58,7 @@ def issue_badges(bank: Bank, session_code: str, staff_codes: tuple[str, ...] = (
             raise ValidationError(f"{', '.join(missing)} hold(s) no open post in session {session_code}; badges are for people on duty")
         if not posts:
             raise ValidationError(f"nobody holds an open post in session {session_code}; assign staff first")
-        out = []
+        badges = []
         for code, mine in sorted(posts.items()):
             person = get_staff(session, code)
             payload = {
@@ -67,10 +69,15 @@ def issue_badges(bank: Bank, session_code: str, staff_codes: tuple[str, ...] = (
                 "credential": next((p["credential_number"] for p in mine if p["credential_number"]), None),
                 "issued_at": utcnow().isoformat(timespec="seconds"),
             }  # fmt: skip
-            out.append({"staff": code, "name": payload["name"], "token": sign_token(key, BADGE, payload), "payload": payload,
+            badges.append({"staff": code, "name": payload["name"], "token": sign_token(key, BADGE, payload), "payload": payload,
                         "institution": institution})  # fmt: skip
-        audit(session, actor, "staff.badge.issue", "exam_session", session_code, staff=[b["staff"] for b in out])
-        return out
+        if out_path is not None:
+            try:
+                out_path.write_bytes(render_badges(badges))
+            except OSError as exc:
+                raise ValidationError(f"{out_path}: cannot write the badges ({exc.strerror})") from None
+        audit(session, actor, "staff.badge.issue", "exam_session", session_code, staff=[b["staff"] for b in badges])
+        return badges
 
 
 def revocation_list(bank: Bank) -> dict[str, Any]:
@@ -89,17 +96,23 @@ def revocation_list(bank: Bank) -> dict[str, Any]:
         return {"list": body, "signature": key.sign("revocations", canonical_json(body))}
 
 
+def _place(duty: str, room: str | None, task: str | None) -> str:
+    return f"{duty}@{room or task or ''}"
+
+
 def _posts_ended(session: Session) -> list[list[str]]:
-    """[staff, session] for people stood down in a running session with no post left there:
-    their badge for that session must fail although they are still active."""
-    ended = session.execute(
-        select(StaffMember.code, ExamSession.code, Assignment.ended_at.is_(None))
+    """[staff, session, duty@place] for posts ended in a running session and not held again: a badge
+    printed with such a post must fail, although the person is still active (moved, stood down)."""
+    rows = session.execute(
+        select(StaffMember.code, ExamSession.code, Assignment.duty, Room.code, Assignment.task, Assignment.ended_at.is_(None))
         .join(Assignment, Assignment.staff_id == StaffMember.id)
         .join(ExamSession, ExamSession.id == Assignment.session_id)
+        .outerjoin(Room, Room.id == Assignment.room_id)
         .where(ExamSession.stage != "closed")
     ).all()
-    open_posts = {(staff, exam) for staff, exam, is_open in ended if is_open}
-    return sorted([staff, exam] for staff, exam in {(s, e) for s, e, _ in ended} - open_posts)
+    held = {(staff, exam, _place(duty, room, task)) for staff, exam, duty, room, task, is_open in rows if is_open}
+    ended = {(staff, exam, _place(duty, room, task)) for staff, exam, duty, room, task, _ in rows} - held
+    return sorted([staff, exam, place] for staff, exam, place in ended)
 
 
 def _checked_revocations(doc: Mapping[str, Any], trusted: VerifyKey, what: str) -> Mapping[str, Any]:
@@ -113,34 +126,53 @@ def _checked_revocations(doc: Mapping[str, Any], trusted: VerifyKey, what: str) 
 
 
 def verify_badge(token: str, trusted: VerifyKey, *, revocations: Mapping[str, Any] | None, on: date | None = None,
-                 what: str = "revocation list") -> dict[str, Any]:  # fmt: skip
-    """The offline door check. Refuses a forged or altered token, a badge for another day, and a
-    person or card on the revocation list; without a list the result says revocation was not checked."""
+                 what: str = "revocation list", session: str | None = None, room: str | None = None,
+                 max_list_age: timedelta | None = None) -> dict[str, Any]:  # fmt: skip
+    """The offline door check. Refuses a forged or altered token, a badge for another day, another
+    session or another room than this door's (when given), and a person, card or post on the
+    revocation list — a list older than `max_list_age` is refused too. Without a list the result
+    says revocation was not checked."""
     payload = open_token(trusted, token, BADGE)
     today = on or datetime.now(BEIJING).date()
     if payload.get("valid_on") != today.isoformat():
         raise BadgeRefused(f"badge of {payload.get('staff')} is valid on {payload.get('valid_on')}, not on {today.isoformat()}")
+    if session is not None and payload.get("session") != session:
+        raise BadgeRefused(f"badge of {payload.get('staff')} is for session {payload.get('session')}, not {session}")
+    if room is not None and room not in {p.get("room") for p in payload["posts"]}:
+        raise BadgeRefused(f"{payload.get('staff')} holds no post in room {room} (the badge says: "
+                           f"{', '.join(p.get('room') or p['duty'] for p in payload['posts'])})")  # fmt: skip
     result = {"staff": payload["staff"], "name": payload["name"], "session": payload["session"], "posts": payload["posts"],
               "credential": payload.get("credential"), "valid_on": payload["valid_on"], "revocation_checked": False}  # fmt: skip
     if revocations is not None:
         body = _checked_revocations(revocations, trusted, what)
+        try:
+            issued = datetime.fromisoformat(str(body["issued_at"]))
+        except ValueError:
+            raise ValidationError(f"{what}: its issued_at is not a time") from None
+        if issued.tzinfo is None:
+            raise ValidationError(f"{what}: its issued_at has no time zone")
+        if max_list_age is not None and utcnow() - issued > max_list_age:
+            raise BadgeRefused(f"{what} was issued at {body['issued_at']}, more than {max_list_age} ago: fetch a fresh one")
         if payload["staff"] in body["staff"]:
             raise BadgeRefused(f"{payload['staff']} is suspended or revoked (revocation list of {body['issued_at']})")
-        if [payload["staff"], payload["session"]] in body.get("posts_ended", []):
-            raise BadgeRefused(f"{payload['staff']} no longer holds a post in session {payload['session']} (list of {body['issued_at']})")
         if payload.get("credential") and payload["credential"] in body["credentials"]:
             raise BadgeRefused(f"credential {payload['credential']} of {payload['staff']} is revoked (撤回证卡; list of {body['issued_at']})")
+        ended = {p[2] for p in body.get("posts_ended", []) if p[:2] == [payload["staff"], payload["session"]]}
+        gone = [q for q in payload["posts"] if _place(q["duty"], q["room"], q["task"]) in ended]
+        if gone:
+            raise BadgeRefused(f"{payload['staff']} no longer holds the post {_place(gone[0]['duty'], gone[0]['room'], gone[0]['task'])} "
+                               f"in session {payload['session']} (list of {body['issued_at']})")  # fmt: skip
         result |= {"revocation_checked": True, "revocations_issued_at": body["issued_at"]}
     return result
 
 
-def check_badge(bank: Bank, token: str, *, on: date | None = None) -> dict[str, Any]:
+def check_badge(bank: Bank, token: str, *, on: date | None = None, session_code: str | None = None, room: str | None = None) -> dict[str, Any]:
     """The online door check: the offline checks, then the bank's current record of the person."""
     from examvault.custody.service import institution_verify_key
 
     with bank.transaction() as session:
         actor = bank.actor(session, "staff.read")
-        payload = verify_badge(token, institution_verify_key(session), revocations=None, on=on)
+        payload = verify_badge(token, institution_verify_key(session), revocations=None, on=on, session=session_code, room=room)
         person = get_staff(session, payload["staff"])
         if person.status != "active":
             raise BadgeRefused(f"{person.code} is {person.status}: {person.status_reason}")
@@ -148,9 +180,11 @@ def check_badge(bank: Bank, token: str, *, on: date | None = None) -> dict[str, 
         if card and any(c.number == card and c.revoked_at for c in person.credentials):
             raise BadgeRefused(f"credential {card} of {person.code} is revoked (撤回证卡)")
         exam = get_session(session, payload["session"])
-        posts = [p for p in on_duty(session, exam, bank.keyring(session)) if p["staff"] == person.code and p["ended_at"] is None]
-        if not posts:
-            raise BadgeRefused(f"{person.code} no longer holds a post in session {exam.code}")
+        held = {_place(p["duty"], p["room"], p["task"]) for p in on_duty(session, exam, bank.keyring(session))
+                if p["staff"] == person.code and p["ended_at"] is None}  # fmt: skip
+        gone = [_place(q["duty"], q["room"], q["task"]) for q in payload["posts"] if _place(q["duty"], q["room"], q["task"]) not in held]
+        if gone:
+            raise BadgeRefused(f"{person.code} no longer holds the post {gone[0]} in session {exam.code}")
         audit(session, actor, "staff.badge.check", "staff", person.code, exam_session=exam.code)
         return payload | {"revocation_checked": True, "online": True}
 

@@ -252,10 +252,9 @@ def staff_sanction(state: State, code: str, tier: str, reason: str, session_code
 @pass_state
 def staff_badge(state: State, session_code: str, codes: tuple[str, ...], out_path: Path, tokens_path: Path | None) -> None:
     """Print badges (工作证) with signed QR tokens for the people on duty in a session."""
-    from examvault.staff.badges import issue_badges, render_badges
+    from examvault.staff.badges import issue_badges
 
-    badges = issue_badges(state.bank, session_code, codes)
-    out_path.write_bytes(render_badges(badges))
+    badges = issue_badges(state.bank, session_code, codes, out_path=out_path)
     if tokens_path:
         _write_json(tokens_path, [{"staff": b["staff"], "token": b["token"]} for b in badges])
     err.print(f"{len(badges)} badge(s) written to {out_path}")
@@ -278,19 +277,28 @@ def staff_revocations(state: State, out_path: Path) -> None:
 @click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="institution.vkey (or EXAMVAULT_TRUST)")
 @click.option("--revocations", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The signed revocation list.")
 @click.option("--on", "on", help="Check for this date (default: today, Beijing time).")
+@click.option("--session", "expect_session", help="This door's session: a badge for another is refused.")
+@click.option("--room", "expect_room", help="This door's room: a badge without a post in it is refused.")
+@click.option("--max-list-age", type=float, default=72, show_default=True, help="Hours: an older revocation list is refused.")
 @click.option("--online", is_flag=True, help="Ask the bank instead (needs --db and a user).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def staff_verify_badge(state: State, token: str, trust: Path | None, revocations: Path | None, on: str | None, online: bool, as_json: bool) -> None:
+def staff_verify_badge(state: State, token: str, trust: Path | None, revocations: Path | None, on: str | None, expect_session: str | None,
+                       expect_room: str | None, max_list_age: float, online: bool, as_json: bool) -> None:  # fmt: skip
     """The door check of a badge's QR text (TOKEN, or @FILE holding it). Offline unless --online."""
+    from datetime import timedelta
+
     from examvault.errors import ValidationError
     from examvault.staff.badges import check_badge, verify_badge
 
     if token.startswith("@"):
-        token = Path(token[1:]).read_text("utf-8").strip()
+        try:
+            token = Path(token[1:]).read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"{token[1:]}: cannot read the token ({type(exc).__name__})") from None
     day = _date(on, "--on") if on else None
     if online:
-        r = check_badge(state.bank, token, on=day)
+        r = check_badge(state.bank, token, on=day, session_code=expect_session, room=expect_room)
     else:
         crl = None
         if revocations:
@@ -298,7 +306,8 @@ def staff_verify_badge(state: State, token: str, trust: Path | None, revocations
                 crl = json.loads(revocations.read_text("utf-8"))
             except ValueError:
                 raise ValidationError(f"{revocations} is not JSON") from None
-        r = verify_badge(token, _trusted(trust), revocations=crl, on=day, what=str(revocations))
+        r = verify_badge(token, _trusted(trust), revocations=crl, on=day, what=str(revocations), session=expect_session,
+                         room=expect_room, max_list_age=timedelta(hours=max_list_age))  # fmt: skip
     if as_json:
         return emit_json(r)
     posts = "; ".join(p["duty"] + (f" {p['room']}" if p["room"] else "") + (f" {p['task']}" if p["task"] else "") for p in r["posts"])

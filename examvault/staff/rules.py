@@ -26,12 +26,15 @@ import yaml
 from examvault.errors import ValidationError
 
 DUTIES = ("invigilator", "examiner", "chief_examiner", "marker", "supervisor")
+ROOM_DUTIES = ("invigilator", "examiner")  # held in a room or station; the others serve the session or a task
+CARD_KINDS = ("examiner", "senior_examiner", "chief_examiner", "supervisor")
+SENIOR_CARDS = frozenset({"senior_examiner", "chief_examiner"})
 STAFF_ROLES = ("examiner", "senior_examiner", "invigilator", "chief_examiner", "supervisor")
 ROOM_KINDS = ("theory", "skill", "defence")
 
 PERSON_KINDS = (
     "status_active", "role_for_duty", "credential_valid", "credential_scope", "senior_for_levels",
-    "avoid_same_unit", "avoid_declared_relation", "one_room_per_session",
+    "avoid_same_unit", "avoid_declared_relation", "one_room_per_session", "independent_supervision",
 )  # fmt: skip
 COMPOSITION_KINDS = ("min_count", "ratio", "odd_panel")
 _PARAMS: dict[str, dict[str, type]] = {
@@ -59,6 +62,7 @@ class Rule:
 class RuleSet:
     duty_roles: Mapping[str, frozenset[str]]
     rules: tuple[Rule, ...]
+    duty_cards: Mapping[str, frozenset[str]] = field(default_factory=dict)  # which card kinds qualify for a duty
 
     def person_rules(self, duty: str) -> list[Rule]:
         return [r for r in self.rules if r.kind in PERSON_KINDS and duty in r.duties]
@@ -90,6 +94,18 @@ def parse_rules(doc: Any, what: str = "rule set") -> RuleSet:
     for duty in DUTIES:
         if duty not in doc["duties"]:
             problems.append(f"duties.{duty}: missing; say which roles may serve as {duty}")
+    duty_cards: dict[str, frozenset[str]] = {}
+    cards = doc.get("cards", {})
+    if not isinstance(cards, dict):
+        problems.append("cards: expected a mapping of duty → card kinds")
+        cards = {}
+    for duty, kinds in cards.items():
+        if duty not in DUTIES:
+            problems.append(f"cards.{duty}: unknown duty; duties are {', '.join(DUTIES)}")
+        elif not isinstance(kinds, list) or not kinds or any(k not in CARD_KINDS for k in kinds):
+            problems.append(f"cards.{duty}: expected a list of card kinds from {', '.join(CARD_KINDS)}")
+        else:
+            duty_cards[duty] = frozenset(kinds)
     rules: list[Rule] = []
     seen: set[str] = set()
     for n, raw in enumerate(doc["rules"], start=1):
@@ -119,11 +135,12 @@ def parse_rules(doc: Any, what: str = "rule set") -> RuleSet:
             elif typ is int and value < 1:
                 problems.append(f"{where}: '{key}' must be at least 1")
         if kind in COMPOSITION_KINDS:
-            if params.get("duty") not in DUTIES:
-                problems.append(f"{where}: 'duty' must be one of {', '.join(DUTIES)}")
-            if any(r not in ROOM_KINDS for r in params.get("rooms") or []):
+            duty, rooms = params.get("duty"), params.get("rooms")
+            if isinstance(duty, str) and duty not in ROOM_DUTIES:  # a rule nobody could ever satisfy
+                problems.append(f"{where}: 'duty' must be a duty held in rooms: {', '.join(ROOM_DUTIES)}")
+            if isinstance(rooms, list) and any(r not in ROOM_KINDS for r in rooms):
                 problems.append(f"{where}: 'rooms' must list room kinds from {', '.join(ROOM_KINDS)}")
-            duties = frozenset([params.get("duty", "")])
+            duties = frozenset([duty]) if isinstance(duty, str) else frozenset()
         else:
             raw_duties = raw.get("duties", "all")
             if raw_duties == "all":
@@ -136,7 +153,7 @@ def parse_rules(doc: Any, what: str = "rule set") -> RuleSet:
         rules.append(Rule(rid, str(raw.get("name", rid)), kind, duties, params))
     if problems:
         raise ValidationError(f"{what}: {len(problems)} problem(s); nothing was changed:\n" + "\n".join(problems))
-    return RuleSet(duty_roles, tuple(rules))
+    return RuleSet(duty_roles, tuple(rules), duty_cards)
 
 
 def load_rules_text(text: str, what: str) -> tuple[dict[str, Any], RuleSet]:
@@ -175,6 +192,7 @@ class PersonFacts:
     relations: frozenset[str]  # ID numbers of people the person declared a relation to
     credentials: tuple[CredentialFacts, ...]
     other_rooms: tuple[str, ...] = ()  # rooms of this session where the person already holds a post
+    other_duties: tuple[str, ...] = ()  # duties of the person's other open posts in this session
 
 
 @dataclass(frozen=True)
@@ -211,9 +229,13 @@ class Refusal:
         return f"{who}refused by rule {self.rule} ({self.name}): {self.message}"
 
 
-def usable_credential(person: PersonFacts, post: Post, *, scoped: bool) -> CredentialFacts | None:
+def usable_credential(person: PersonFacts, post: Post, *, scoped: bool, kinds: frozenset[str] | None = None) -> CredentialFacts | None:
+    """A card valid on the exam date, of a kind that qualifies (when `kinds` is given), covering the
+    session's occupation and level (when `scoped`)."""
     for c in person.credentials:
         if c.revoked or not (c.issued_on <= post.exam_date <= c.valid_until):
+            continue
+        if kinds is not None and c.kind not in kinds:
             continue
         if scoped and (c.occupation not in (None, post.occupation) or post.level not in c.levels):
             continue
@@ -227,6 +249,7 @@ def check_person(rules: RuleSet, person: PersonFacts, post: Post) -> list[Refusa
     def refuse(rule: Rule, message: str) -> None:
         out.append(Refusal(rule.id, rule.name, person.code, message))
 
+    kinds = rules.duty_cards.get(post.duty)
     for rule in rules.person_rules(post.duty):
         k = rule.kind
         if k == "status_active" and person.status != "active":
@@ -237,14 +260,17 @@ def check_person(rules: RuleSet, person: PersonFacts, post: Post) -> list[Refusa
                 refuse(rule, f"serving as {post.duty} needs one of the roles {', '.join(sorted(allowed))}; "
                              f"the person has {', '.join(sorted(person.roles)) or 'none'}")  # fmt: skip
         elif k == "credential_valid":
-            if usable_credential(person, post, scoped=False) is None:
-                refuse(rule, _credential_problem(person, post.exam_date))
+            if usable_credential(person, post, scoped=False, kinds=kinds) is None:
+                refuse(rule, _credential_problem(person, post.exam_date, kinds))
         elif k == "credential_scope":
-            if usable_credential(person, post, scoped=False) and not usable_credential(person, post, scoped=True):
+            if usable_credential(person, post, scoped=False, kinds=kinds) and not usable_credential(person, post, scoped=True, kinds=kinds):
                 refuse(rule, f"no valid credential covers occupation {post.occupation} level {post.level}")
         elif k == "senior_for_levels":
-            if post.level in rule.params["levels"] and "senior_examiner" not in person.roles and "chief_examiner" not in person.roles:
-                refuse(rule, f"level {post.level} is evaluated by senior examiners (高级考评员) only")
+            senior = (kinds or SENIOR_CARDS) & SENIOR_CARDS
+            # Only the card's kind here: whether it covers the occupation and level is credential.scope's.
+            if post.level in rule.params["levels"] and not usable_credential(person, post, scoped=False, kinds=senior):
+                refuse(rule, f"level {post.level} is evaluated by senior examiners (高级考评员) only; the person holds no "
+                             "valid senior examiner's card")  # fmt: skip
         elif k == "avoid_same_unit":
             same = [c.code for c in post.candidates if person.work_unit and c.work_unit == person.work_unit]
             if same:
@@ -255,13 +281,20 @@ def check_person(rules: RuleSet, person: PersonFacts, post: Post) -> list[Refusa
                 refuse(rule, f"declared a relation to candidate(s) {_codes(related)}")
         elif k == "one_room_per_session" and post.room and any(r != post.room for r in person.other_rooms):
             refuse(rule, f"already holds a post in room {', '.join(sorted(set(person.other_rooms)))} of session {post.session}")
+        elif k == "independent_supervision":
+            if post.duty == "supervisor" and any(d != "supervisor" for d in person.other_duties):
+                refuse(rule, f"holds another post in session {post.session}; a supervisor supervises others, not their own work")
+            elif post.duty != "supervisor" and "supervisor" in person.other_duties:
+                refuse(rule, f"is the supervisor of session {post.session}; a supervisor holds no other post in it")
     return out
 
 
-def _credential_problem(person: PersonFacts, on: date) -> str:
-    if not person.credentials:
-        return "the person holds no credential card"
-    live = [c for c in person.credentials if not c.revoked]
+def _credential_problem(person: PersonFacts, on: date, kinds: frozenset[str] | None) -> str:
+    cards = [c for c in person.credentials if kinds is None or c.kind in kinds]
+    if not cards:
+        wanted = f" of kind {', '.join(sorted(kinds))}" if kinds else ""
+        return f"the person holds no credential card{wanted}"
+    live = [c for c in cards if not c.revoked]
     if not live:
         return "every credential card of the person is revoked (撤回证卡)"
     expired = [c for c in live if c.valid_until < on]

@@ -9,6 +9,7 @@ call this same function, so there is one place where 回避 is enforced.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import uuid
 from collections import defaultdict
@@ -28,7 +29,14 @@ from examvault.crypto.keyring import Keyring
 from examvault.crypto.records import open_document, seal_document
 from examvault.crypto.signing import canonical_json
 from examvault.db import utcnow
-from examvault.errors import NOTHING_IMPORTED, ConflictError, Issue, NotFoundError, ValidationError
+from examvault.errors import (
+    NOTHING_IMPORTED,
+    ConflictError,
+    Issue,
+    NotFoundError,
+    ValidationError,
+    check_length,
+)
 from examvault.registration.identity import id_number_problem, mask_id, phone_problem
 from examvault.registration.models import Candidate, ExamSession, Room
 from examvault.registration.service import candidate_documents, get_room, get_session
@@ -57,7 +65,7 @@ SANCTION_TIERS = ("warning", "removal", "credential_revoked", "reported_to_unit"
 SANCTION_NAMES = {"warning": "警告", "removal": "暂停考评工作", "credential_revoked": "撤回证卡",
                   "reported_to_unit": "通报所在单位"}  # fmt: skip
 _LEVEL_WORDS = {"五级": 5, "四级": 4, "三级": 3, "二级": 2, "一级": 1}
-ROOM_DUTIES = ("invigilator", "examiner")  # duties held in a room or station; the others are session-wide or per task
+ROOM_DUTIES = R.ROOM_DUTIES
 
 IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
     "code": ("人员编号", "编号", "code"),
@@ -205,6 +213,8 @@ def _check_rows(file: str, rows: list[Any]) -> tuple[list[_Row], list[Issue]]:
         v: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
         v["code"] = raw.get("code")
+        if len(v["code"]) > 30:
+            problems.append(("code", "at most 30 characters"))
         v["name"] = raw.get("name")
         if not v["name"]:
             problems.append(("name", "required"))
@@ -223,12 +233,19 @@ def _check_rows(file: str, rows: list[Any]) -> tuple[list[_Row], list[Issue]]:
         v["relations"] = [x.strip().upper() for x in re.split(r"[,，;；、\s]+", raw.get("relations")) if x.strip()]
         for rel in v["relations"]:
             if p := id_number_problem(rel):
-                problems.append(("relations", f"{rel[:4]}…: {p}"))
+                problems.append(("relations", p))
         number = raw.get("credential_number")
         v["credential"] = None
         if number:
             cred: dict[str, Any] = {"number": number, "occupation": raw.get("occupation") or None}
-            cred["kind"] = ROLE_LABELS.get(raw.get("credential_kind"), "") or _card_kind(v["roles"])
+            stated = raw.get("credential_kind")
+            cred["kind"] = ROLE_LABELS.get(stated, "") if stated else _card_kind(v["roles"])
+            if cred["kind"] not in R.CARD_KINDS:
+                problems.append(("credential_kind" if stated else "credential_number",
+                                 f"{stated!r} is not a card kind ({', '.join(R.CARD_KINDS)})" if stated
+                                 else "invigilators hold no credential card; leave the card columns empty"))  # fmt: skip
+            if len(number) > 40 or len(cred["occupation"] or "") > 20:
+                problems.append(("credential_number" if len(number) > 40 else "occupation", "too long (card number ≤ 40, occupation ≤ 20)"))
             for name in ("issued_on", "valid_until"):
                 try:
                     cred[name] = parse_date(raw.get(name))
@@ -240,7 +257,7 @@ def _check_rows(file: str, rows: list[Any]) -> tuple[list[_Row], list[Issue]]:
                 problems.append(("levels", str(exc)))
             if cred.get("issued_on") and cred.get("valid_until") and cred["valid_until"] < cred["issued_on"]:
                 problems.append(("valid_until", "the card expires before it is issued"))
-            if cred["kind"] in ("examiner", "senior_examiner") and (not cred["occupation"] or not cred.get("levels")):
+            if cred["kind"] in SCOPED_CARDS and (not cred["occupation"] or not cred.get("levels")):
                 problems.append(("occupation" if not cred["occupation"] else "levels",
                                  "an examiner's card names the occupation and levels it covers"))  # fmt: skip
             v["credential"] = cred
@@ -250,6 +267,9 @@ def _check_rows(file: str, rows: list[Any]) -> tuple[list[_Row], list[Issue]]:
         if not problems:
             good.append(_Row(raw.location, v, raw.columns))
     return good, issues
+
+
+SCOPED_CARDS = ("examiner", "senior_examiner", "chief_examiner")  # cards that name the occupation and levels they cover
 
 
 def _card_kind(roles: Iterable[str]) -> str:
@@ -308,12 +328,13 @@ def _add_people(bank: Bank, file: str, rows: list[_Row], issues: list[Issue]) ->
                 issues.append(Issue(file, row.where, row.column("code"), "this staff code is already taken"))
         if issues:
             raise ValidationError(issues, outcome=NOTHING_IMPORTED)
-        count = session.scalar(select(func.count()).select_from(StaffMember)) or 0
+        taken = set(session.scalars(select(StaffMember.code))) | {r.values["code"] for r in rows if r.values["code"]}
+        counter = itertools.count(len(taken) + 1)
         added = []
-        for n, row in enumerate(rows, start=1):
+        for row in rows:
             v = row.values
             sid = uuid.uuid4()
-            code = v["code"] or f"ST{count + n:05d}"
+            code = v["code"] or next(c for c in (f"ST{n:05d}" for n in counter) if c not in taken)
             doc = {"name": v["name"], "id_number": v["id_number"], "work_unit": v["work_unit"], "phone": v["phone"],
                    "relations": [{"id_number": r, "relation": ""} for r in v["relations"]]}  # fmt: skip
             person = StaffMember(id=sid, code=code, roles=",".join(v["roles"]), created_by=actor.username,
@@ -332,12 +353,18 @@ def _add_people(bank: Bank, file: str, rows: list[_Row], issues: list[Issue]) ->
 
 def add_credential(bank: Bank, code: str, *, number: str, kind: str, occupation: str | None, levels: str,
                    issued_on: date, valid_until: date) -> dict[str, Any]:  # fmt: skip
-    if kind not in ("examiner", "senior_examiner", "chief_examiner", "supervisor"):
-        raise ValidationError(f"card kind {kind!r} is not examiner, senior_examiner, chief_examiner or supervisor")
+    if kind not in R.CARD_KINDS:
+        raise ValidationError(f"card kind {kind!r} is not one of {', '.join(R.CARD_KINDS)}")
+    check_length(number.strip(), 40, "--number")
+    if not number.strip():
+        raise ValidationError("--number: the card number is required")
     try:
         level_list = parse_levels(levels)
     except ValueError as exc:
         raise ValidationError(f"--levels: {exc}") from None
+    if kind in SCOPED_CARDS and (not occupation or not level_list):
+        raise ValidationError(f"a {kind} card names the occupation and levels it covers: give --occupation and --levels")
+    check_length(occupation or "", 20, "--occupation")
     if valid_until < issued_on:
         raise ValidationError("--valid-until is before --issued-on")
     with bank.transaction(write=True) as session:
@@ -354,6 +381,8 @@ def add_credential(bank: Bank, code: str, *, number: str, kind: str, occupation:
 def add_training(bank: Bank, code: str, *, on: date, title: str, hours: float, result: str) -> dict[str, Any]:
     if not title.strip():
         raise ValidationError("a training record needs its title")
+    check_length(title.strip(), 200, "--title")
+    check_length(result, 40, "--result")
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "staff.manage")
         person = get_staff(session, code)
@@ -377,8 +406,19 @@ def declare_relation(bank: Bank, code: str, *, id_number: str, relation: str) ->
             raise ConflictError(f"{code} has already declared a relation to {mask_id(number)}")
         doc.setdefault("relations", []).append({"id_number": number, "relation": relation})
         _reseal(keyring, person, doc)
-        audit(session, actor, "staff.relation.declare", "staff", code)  # never the other person's number
-        return {"staff": code, "relations": len(doc["relations"])}
+        session.flush()
+        # The declaration stands even when it conflicts with a post already held: the conflict is
+        # reported here and holds the session at room acceptance until the post is changed.
+        conflicts = [str(r) for exam in _running_sessions(session, person) for r in post_conflicts(session, keyring, exam, current_rules(session)[1])
+                     if r.staff == code]  # fmt: skip
+        audit(session, actor, "staff.relation.declare", "staff", code, conflicts=len(conflicts))  # never the other person's number
+        return {"staff": code, "relations": len(doc["relations"]), "conflicts": conflicts}
+
+
+def _running_sessions(session: Session, person: StaffMember) -> list[ExamSession]:
+    q = select(ExamSession).join(Assignment, Assignment.session_id == ExamSession.id).where(
+        Assignment.staff_id == person.id, Assignment.ended_at.is_(None), ExamSession.stage != "closed").distinct()
+    return list(session.scalars(q))
 
 
 def _current_card(person: StaffMember) -> Credential | None:
@@ -467,6 +507,7 @@ def set_status(bank: Bank, code: str, status: str, reason: str) -> dict[str, Any
         raise ValidationError(f"status {status!r} is not active, suspended or revoked")
     if not reason.strip():
         raise ValidationError("give the reason (--reason); it is kept with the record")
+    check_length(reason, 400, "--reason")
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "staff.manage")
         person = get_staff(session, code)
@@ -493,6 +534,7 @@ def record_sanction(bank: Bank, code: str, tier: str, reason: str, *, session_co
         raise ValidationError(f"sanction {tier!r} is not one of {', '.join(SANCTION_TIERS)}")
     if not reason.strip():
         raise ValidationError("give the reason (--reason): the rule broken and what happened")
+    check_length(reason, 400, "--reason")
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "staff.discipline")
         person = get_staff(session, code)
@@ -515,14 +557,17 @@ def record_sanction(bank: Bank, code: str, tier: str, reason: str, *, session_co
 # ------------------------------------------------------------------ assignment
 
 
-def _person_facts(keyring: Keyring, person: StaffMember, other_rooms: tuple[str, ...]) -> R.PersonFacts:
+def _person_facts(keyring: Keyring, person: StaffMember, others: Sequence[Assignment], rooms: Mapping[int, str]) -> R.PersonFacts:
+    """The person as the rules see them; `others` are their other open posts in the session."""
     doc = open_staff(keyring, person)
+    other_rooms = tuple(rooms[a.room_id] for a in others if a.room_id and a.duty in ROOM_DUTIES)
     creds = tuple(
         R.CredentialFacts(c.number, c.kind, c.occupation, c.level_set, c.issued_on, c.valid_until, c.revoked_at is not None)
         for c in person.credentials
     )
     return R.PersonFacts(person.code, person.role_set, person.status, person.status_reason, R.normalise_unit(doc.get("work_unit", "")),
-                         frozenset(r["id_number"] for r in doc.get("relations", [])), creds, other_rooms)  # fmt: skip
+                         frozenset(r["id_number"] for r in doc.get("relations", [])), creds, other_rooms,
+                         tuple(a.duty for a in others))  # fmt: skip
 
 
 def _post(session: Session, keyring: Keyring | None, exam: ExamSession, duty: str, room: Room | None,
@@ -560,6 +605,10 @@ def _target(session: Session, exam: ExamSession, duty: str, room_code: str | Non
         raise ValidationError("a marker is assigned to a marking task: give --task (e.g. '简答题 41-45')")
     if duty not in ROOM_DUTIES and room_code:
         raise ValidationError(f"a {duty} serves the whole session; drop --room")
+    if duty != "marker" and task:
+        raise ValidationError(f"only markers are assigned to marking tasks; drop --task for a {duty}")
+    if task:
+        check_length(task, 80, "--task")
     return get_room(session, exam, room_code) if room_code else None
 
 
@@ -592,8 +641,7 @@ def assign(bank: Bank, session_code: str, duty: str, staff_codes: Sequence[str],
             refusals: list[R.Refusal] = []
             facts = {}
             for person in people:
-                other = tuple(rooms[a.room_id] for a in open_posts if a.staff_id == person.id and a.room_id and a.duty in ROOM_DUTIES)
-                facts[person.code] = _person_facts(keyring, person, other)
+                facts[person.code] = _person_facts(keyring, person, [a for a in open_posts if a.staff_id == person.id], rooms)
                 refusals += R.check_person(rules, facts[person.code], post)
             if target is not None:
                 refusals += R.check_composition(rules, post, len(holding) + len(people))
@@ -602,7 +650,8 @@ def assign(bank: Bank, session_code: str, duty: str, staff_codes: Sequence[str],
             cards = {c.number: c.id for p in people for c in p.credentials}
             made = []
             for person in people:
-                card = R.usable_credential(facts[person.code], post, scoped=duty in ("examiner", "chief_examiner", "marker"))
+                card = R.usable_credential(facts[person.code], post, scoped=duty in ("examiner", "chief_examiner", "marker"),
+                                           kinds=rules.duty_cards.get(duty))  # fmt: skip
                 session.add(Assignment(session_id=exam.id, staff_id=person.id, duty=duty, room_id=target.id if target else None,
                                        task=task, credential_id=cards[card.number] if card else None,
                                        rules_version=version, assigned_by=actor.username))  # fmt: skip
@@ -622,6 +671,7 @@ def assign(bank: Bank, session_code: str, duty: str, staff_codes: Sequence[str],
 def unassign(bank: Bank, session_code: str, staff_code: str, *, reason: str) -> dict[str, Any]:
     if not reason.strip():
         raise ValidationError("give the reason (--reason)")
+    check_length(reason, 400, "--reason")
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "staff.assign")
         exam = get_session(session, session_code)
@@ -633,8 +683,26 @@ def unassign(bank: Bank, session_code: str, staff_code: str, *, reason: str) -> 
         return {"session": session_code, "staff": staff_code, "posts_ended": ended}
 
 
-def staffing_report(session: Session, exam: ExamSession) -> dict[str, Any]:
-    """Each room's staffing against the composition rules; no keys needed."""
+def post_conflicts(session: Session, keyring: Keyring, exam: ExamSession, rules: R.RuleSet) -> list[R.Refusal]:
+    """Every open post judged again by the person rules, as things stand now: candidates placed,
+    relations declared, cards expired or rules changed since the assignment all show here."""
+    posts = _open_posts(session, exam)
+    rooms = {r.id: r for r in exam.rooms}
+    codes = {r.id: r.code for r in exam.rooms}
+    cache: dict[tuple[str, int | None], R.Post] = {}
+    out: list[R.Refusal] = []
+    for a in posts:
+        key = (a.duty, a.room_id)
+        if key not in cache:
+            cache[key] = _post(session, keyring, exam, a.duty, rooms.get(a.room_id) if a.room_id else None)
+        others = [o for o in posts if o.staff_id == a.staff_id and o.id != a.id]
+        out += R.check_person(rules, _person_facts(keyring, a.staff, others, codes), cache[key])
+    return out
+
+
+def staffing_report(session: Session, exam: ExamSession, keyring: Keyring | None = None) -> dict[str, Any]:
+    """Each room's staffing against the composition rules and, with the keys, every open post against
+    the person rules (回避 and cards as they stand now)."""
     _, rules = current_rules(session)
     posts = _open_posts(session, exam)
     by_room: dict[int | None, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -656,13 +724,17 @@ def staffing_report(session: Session, exam: ExamSession) -> dict[str, Any]:
         rooms.append({"room": room.code, "kind": room.kind, "candidates": post.planned_candidates, "required": need,
                       "assigned": have, "problems": room_problems})  # fmt: skip
     session_posts = {d: sorted(v) for d, v in by_room.get(None, {}).items()}
-    return {"session": exam.code, "rooms": rooms, "session_posts": session_posts, "problems": problems, "ok": not problems}
+    conflicts = [str(r) for r in post_conflicts(session, keyring, exam, rules)] if keyring is not None else None
+    problems += conflicts or []
+    return {"session": exam.code, "rooms": rooms, "session_posts": session_posts, "post_conflicts": conflicts,
+            "problems": problems, "ok": not problems}  # fmt: skip
 
 
 def staffing(bank: Bank, session_code: str) -> dict[str, Any]:
+    """Needs the bank unlocked: avoidance is judged on sealed work units and ID numbers."""
     with bank.transaction() as session:
         bank.actor(session, "session.read")
-        return staffing_report(session, get_session(session, session_code))
+        return staffing_report(session, get_session(session, session_code), bank.keyring(session))
 
 
 def on_duty(session: Session, exam: ExamSession, keyring: Keyring) -> list[dict[str, Any]]:

@@ -64,6 +64,13 @@ class RuleSet:
     rules: tuple[Rule, ...]
     duty_cards: Mapping[str, frozenset[str]] = field(default_factory=dict)  # which card kinds qualify for a duty
 
+    def card_kinds(self, duty: str, level: int) -> frozenset[str] | None:
+        """The card kinds a post of this duty at this level is served on (None: any kind)."""
+        kinds = self.duty_cards.get(duty)
+        if any(r.kind == "senior_for_levels" and level in r.params["levels"] for r in self.person_rules(duty)):
+            return (kinds or SENIOR_CARDS) & SENIOR_CARDS
+        return kinds
+
     def person_rules(self, duty: str) -> list[Rule]:
         return [r for r in self.rules if r.kind in PERSON_KINDS and duty in r.duties]
 

@@ -651,7 +651,7 @@ def assign(bank: Bank, session_code: str, duty: str, staff_codes: Sequence[str],
             made = []
             for person in people:
                 card = R.usable_credential(facts[person.code], post, scoped=duty in ("examiner", "chief_examiner", "marker"),
-                                           kinds=rules.duty_cards.get(duty))  # fmt: skip
+                                           kinds=rules.card_kinds(duty, exam.level))  # fmt: skip
                 session.add(Assignment(session_id=exam.id, staff_id=person.id, duty=duty, room_id=target.id if target else None,
                                        task=task, credential_id=cards[card.number] if card else None,
                                        rules_version=version, assigned_by=actor.username))  # fmt: skip

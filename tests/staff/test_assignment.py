@@ -168,8 +168,9 @@ def test_status_role_and_one_room_per_session(sitting: Sitting) -> None:
     exc = refused(s, "examiner", ["KP1", "KP2", "JK1"], room="K01")
     assert ("JK1", "role.duty") in broken(exc) and {r.staff for r in exc.refusals} == {"JK1"}
     assert broken(refused(s, "invigilator", ["JK1", "DD1"], room="T02")) == {("DD1", "role.duty")}
-    assert broken(refused(s, "chief_examiner", ["KP1"])) == {("KP1", "role.duty")}
-    assert broken(refused(s, "supervisor", ["GK1"])) == {("GK1", "role.duty")}
+    # KP1 is no chief examiner, and an examiner's card is not a card that qualifies for the post (cards: in the rules)
+    assert broken(refused(s, "chief_examiner", ["KP1"])) == {("KP1", "role.duty"), ("KP1", "credential.valid")}
+    assert broken(refused(s, "supervisor", ["GK1"])) == {("GK1", "role.duty"), ("GK1", "credential.valid")}  # nor a supervisor's card
     assert assign(s.admin, SESSION, "chief_examiner", ["GK1"])["room"] is None
     assert assign(s.admin, SESSION, "supervisor", ["DD1"])["staff"] == ["DD1"]
 
@@ -400,3 +401,153 @@ def test_staffing_reports_each_room_until_all_are_staffed(sitting: Sitting) -> N
     unassign(s.admin, SESSION, "JK4", reason="病假")
     report = staffing(s.admin, SESSION)
     assert report["ok"] is False and [r["room"] for r in report["rooms"] if r["problems"]] == ["T02"]
+
+
+# ------------------------------------------------------------------ cards per duty, supervision, tasks
+
+
+def _card_of_post(s: Sitting, code: str, duty: str) -> str | None:
+    with s.admin.transaction() as db:
+        return db.scalars(
+            select(Credential.number).join(Assignment, Assignment.credential_id == Credential.id)
+            .join(StaffMember, StaffMember.id == Assignment.staff_id).where(StaffMember.code == code, Assignment.duty == duty)
+        ).first()  # fmt: skip
+
+
+def test_an_examiner_card_does_not_make_a_supervisor(sitting: Sitting) -> None:
+    s = sitting
+    s.add("DX1", "督导员,考评员", credential=card("KP-DX1"))  # registered as both; the card is an examiner's
+    assert [c["kind"] for c in show_staff(s.admin, "DX1")["credentials"]] == ["examiner"]
+    exc = refused(s, "supervisor", ["DX1"])
+    assert broken(exc) == {("DX1", "credential.valid")} and "holds no credential card of kind supervisor" in str(exc)
+    add_credential(s.admin, "DX1", number="DD-X1", kind="supervisor", occupation=None, levels="",
+                   issued_on=EXAM_DATE - timedelta(days=30), valid_until=EXAM_DATE + timedelta(days=300))  # fmt: skip
+    assert assign(s.admin, SESSION, "supervisor", ["DX1"])["staff"] == ["DX1"]
+    assert _card_of_post(s, "DX1", "supervisor") == "DD-X1"  # the post records the card that qualifies, not the first one
+    # a chief examiner needs a chief or senior examiner's card: the examiner's card of KP1 is not one
+    s.add("ZK1", "主考,考评员", credential=card("KP-ZK1") | {"credential_kind": "考评员"})
+    assert broken(refused(s, "chief_examiner", ["ZK1"])) == {("ZK1", "credential.valid")}
+
+
+def test_a_senior_role_with_only_an_examiner_card_fails_senior_levels(sitting: Sitting) -> None:
+    s = sitting
+    create_session(s.admin, "S2026-02", occupation=OCC, level=2, exam_date=EXAM_DATE)
+    s.add("GX1", "高级考评员", credential=card("KP-GX1") | {"credential_kind": "考评员"})  # the role, an examiner's card
+    assert [c["kind"] for c in show_staff(s.admin, "GX1")["credentials"]] == ["examiner"]
+    exc = refused(s, "marker", ["GX1"], task="论文", session="S2026-02")
+    assert broken(exc) == {("GX1", "senior.levels")} and "holds no valid senior examiner's card" in str(exc)
+    add_credential(s.admin, "GX1", number="GK-GX1", kind="senior_examiner", occupation=OCC, levels="2",
+                   issued_on=EXAM_DATE - timedelta(days=30), valid_until=EXAM_DATE + timedelta(days=300))  # fmt: skip
+    assert assign(s.admin, "S2026-02", "marker", ["GX1"], task="论文")["post_size"] == 1
+
+
+def test_supervision_is_independent_of_every_other_post(sitting: Sitting) -> None:
+    s = sitting
+    s.add("DX2", "督导员,监考", credential=card("DD-X2", levels="", occupation="") | {"credential_kind": "督导员"})
+    assign(s.admin, SESSION, "invigilator", ["DX2", "JK1"], room="T02")
+    # the invigilator of T02 cannot supervise the session
+    exc = refused(s, "supervisor", ["DX2"])
+    assert broken(exc) == {("DX2", "supervision.independent")} and "holds another post in session S2026-01" in str(exc)
+    # and the other way: the supervisor takes no other post
+    unassign(s.admin, SESSION, "DX2", reason="改任督导")
+    assign(s.admin, SESSION, "supervisor", ["DX2"])
+    exc = refused(s, "invigilator", ["DX2", "JK2"], room="T01")
+    assert broken(exc) == {("DX2", "supervision.independent")} and "is the supervisor of session S2026-01" in str(exc)
+    # another session is another matter
+    create_session(s.admin, "S2026-04", occupation=OCC, level=3, exam_date=EXAM_DATE + timedelta(days=1))
+    add_room(s.admin, "S2026-04", "T41", kind="theory", capacity=10)
+    assert assign(s.admin, "S2026-04", "invigilator", ["DX2", "JK2"], room="T41")["post_size"] == 2
+
+
+@pytest.mark.parametrize(("duty", "room", "codes"), [("invigilator", "T01", ["JK1", "JK2"]), ("examiner", "K01", ["KP1", "KP2", "KP3"]),
+                                                     ("chief_examiner", None, ["GK1"]), ("supervisor", None, ["DD1"])])  # fmt: skip
+def test_only_markers_take_a_task(sitting: Sitting, duty: str, room: str | None, codes: list[str]) -> None:
+    s = sitting
+    before = snapshot(s.admin)
+    with pytest.raises(ValidationError, match=rf"only markers are assigned to marking tasks; drop --task for a {duty}"):
+        assign(s.admin, SESSION, duty, codes, room=room, task="简答题 41-45")
+    assert snapshot(s.admin) == before
+    assert assign(s.admin, SESSION, duty, codes, room=room)["task"] is None
+
+
+def test_a_task_name_has_a_length_limit(sitting: Sitting) -> None:
+    s = sitting
+    with pytest.raises(ValidationError, match="--task has 81 characters; at most 80 are allowed"):
+        assign(s.admin, SESSION, "marker", ["KP1"], task="题" * 81)
+    assert assign(s.admin, SESSION, "marker", ["KP1"], task="题" * 80)["post_size"] == 1
+
+
+# ------------------------------------------------------------------ posts re-judged as things stand
+
+
+def _staff_all(s: Sitting) -> None:
+    assign(s.admin, SESSION, "invigilator", ["JK1", "JK2"], room="T01")
+    assign(s.admin, SESSION, "invigilator", ["JK3", "JK4"], room="T02")
+    assign(s.admin, SESSION, "examiner", ["KP1", "KP2", "KP3"], room="K01")
+
+
+def test_a_candidate_placed_after_assignment_breaks_the_staffing(sitting: Sitting) -> None:
+    s = sitting
+    _staff_all(s)
+    report = staffing(s.admin, SESSION)
+    assert report["ok"] is True and report["post_conflicts"] == []
+    place(s, "T01", 1, "示范技师学院", first=401)  # a candidate from the invigilators' own work unit, placed afterwards
+    cand = s.candidates["T01"][0]["code"][:4]
+    report = staffing(s.sup, SESSION)
+    assert report["ok"] is False
+    assert sorted(c.split(":")[0] for c in report["post_conflicts"]) == ["JK1", "JK2"]
+    assert all("refused by rule avoid.work_unit (本单位回避)" in c and "same unit as 1 candidate(s)" in c for c in report["post_conflicts"])
+    assert cand in report["post_conflicts"][0]  # the candidate's code is named
+    assert report["problems"] == report["post_conflicts"]  # the head counts are still fine
+    assert all(r["problems"] == [] for r in report["rooms"])
+    # the room gets two invigilators of another unit; the conflicted posts end
+    s.add("JK5", "监考", unit=UNIT_C)
+    s.add("JK6", "监考", unit=UNIT_C)
+    assign(s.admin, SESSION, "invigilator", ["JK5", "JK6"], room="T01")
+    assert staffing(s.admin, SESSION)["ok"] is False  # JK1 and JK2 still hold their posts
+    unassign(s.admin, SESSION, "JK1", reason="本单位考生编入T01，回避")
+    unassign(s.admin, SESSION, "JK2", reason="本单位考生编入T01，回避")
+    report = staffing(s.admin, SESSION)
+    assert report["ok"] is True and report["post_conflicts"] == []
+
+
+def test_a_relation_declared_after_assignment_is_reported_and_breaks_the_staffing(sitting: Sitting) -> None:
+    s = sitting
+    _staff_all(s)
+    cand = s.candidates["K01"][2]["code"]
+    r = declare_relation(s.admin, "KP2", id_number=s.candidate_ids[cand], relation="外甥")
+    assert r["staff"] == "KP2" and r["relations"] == 1
+    (conflict,) = r["conflicts"]
+    assert conflict.startswith("KP2: refused by rule avoid.relation (近亲属及利害关系回避)") and cand in conflict
+    assert s.candidate_ids[cand] not in str(r)  # never the candidate's ID number
+    report = staffing(s.admin, SESSION)
+    assert report["ok"] is False and report["post_conflicts"] == [conflict] and conflict in report["problems"]
+    with s.admin.transaction() as db:
+        ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "staff.relation.declare")).one()
+    assert ev.details == {"conflicts": 1}
+    # a relation to nobody in a running session conflicts with nothing
+    assert declare_relation(s.admin, "KP1", id_number=id_number(7, "19600101"), relation="配偶")["conflicts"] == []
+    # nor does one declared by a person holding no post
+    other = s.candidates["T01"][0]["code"]
+    assert declare_relation(s.admin, "KP4", id_number=s.candidate_ids[other], relation="表兄弟")["conflicts"] == []
+    # once KP2 is replaced, the staffing is sound again
+    unassign(s.admin, SESSION, "KP2", reason="与考生存在亲属关系，回避")
+    assign(s.admin, SESSION, "examiner", ["KP4"], room="K01")
+    assert staffing(s.admin, SESSION)["ok"] is True
+
+
+def test_staffing_needs_the_bank_unlocked(sitting: Sitting, make_bank: Any) -> None:
+    from examvault.errors import UnlockError
+
+    with pytest.raises(UnlockError, match="needs the bank unlocked"):
+        staffing(make_bank("kaowu", passphrase=None), SESSION)
+
+
+def test_a_senior_level_post_records_the_senior_card(sitting: Sitting) -> None:
+    s = sitting
+    create_session(s.admin, "S2026-02", occupation=OCC, level=2, exam_date=EXAM_DATE)
+    s.add("GX1", "高级考评员", credential=card("KP-GX1") | {"credential_kind": "考评员"})  # issued earlier: listed first
+    add_credential(s.admin, "GX1", number="GK-GX1", kind="senior_examiner", occupation=OCC, levels="2",
+                   issued_on=EXAM_DATE - timedelta(days=30), valid_until=EXAM_DATE + timedelta(days=300))  # fmt: skip
+    assign(s.admin, "S2026-02", "marker", ["GX1"], task="论文")
+    assert _card_of_post(s, "GX1", "marker") == "GK-GX1"

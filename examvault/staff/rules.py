@@ -257,6 +257,7 @@ def check_person(rules: RuleSet, person: PersonFacts, post: Post) -> list[Refusa
         out.append(Refusal(rule.id, rule.name, person.code, message))
 
     kinds = rules.duty_cards.get(post.duty)
+    serving = rules.card_kinds(post.duty, post.level)  # the cards the post can be served on (senior ones at levels 1–2)
     for rule in rules.person_rules(post.duty):
         k = rule.kind
         if k == "status_active" and person.status != "active":
@@ -270,7 +271,9 @@ def check_person(rules: RuleSet, person: PersonFacts, post: Post) -> list[Refusa
             if usable_credential(person, post, scoped=False, kinds=kinds) is None:
                 refuse(rule, _credential_problem(person, post.exam_date, kinds))
         elif k == "credential_scope":
-            if usable_credential(person, post, scoped=False, kinds=kinds) and not usable_credential(person, post, scoped=True, kinds=kinds):
+            # Coverage is judged on the cards the post is served on; with none of those, senior.levels speaks.
+            pool = serving if usable_credential(person, post, scoped=False, kinds=serving) else kinds
+            if usable_credential(person, post, scoped=False, kinds=kinds) and not usable_credential(person, post, scoped=True, kinds=pool):
                 refuse(rule, f"no valid credential covers occupation {post.occupation} level {post.level}")
         elif k == "senior_for_levels":
             senior = (kinds or SENIOR_CARDS) & SENIOR_CARDS

@@ -19,12 +19,12 @@ from examvault.quality.service import (
     resolve_finding,
     tick,
 )
-from examvault.registration.service import create_session
+from examvault.registration.service import add_candidates, create_session
 from examvault.staff.models import StaffMember
-from examvault.staff.service import assign, unassign
+from examvault.staff.service import assign, declare_relation, unassign
 from tests.conftest import OCC, snapshot
 from tests.quality.conftest import audit_events, manual_items, put_at_stage, staff_rooms, stage_of, tick_all
-from tests.staff.conftest import EXAM_DATE, Sitting, card
+from tests.staff.conftest import EXAM_DATE, UNIT_C, Sitting, card, id_number
 
 REG, PAPER, ROOMS, MARKING = "registration_review", "paper_approval", "room_acceptance", "marking"
 
@@ -425,3 +425,65 @@ def test_a_closed_session_takes_no_more_supervision(supervised: Sitting) -> None
         resolve_finding(s.sup, f["id"], resolution="已补签", supervisor="DD1")
     assert snapshot(s.admin) == before  # nothing was written, not even an audit line
     assert [x["status"] for x in list_findings(s.admin, s.session)] == ["open"]
+
+
+# ------------------------------------------------------------------ posts re-judged at room acceptance
+
+
+def test_a_candidate_placed_after_assignment_holds_room_acceptance(supervised: Sitting) -> None:
+    s = supervised
+    ready_for_room_acceptance(s)
+    # late registration: a candidate from the invigilators' own work unit is placed in T01
+    add_candidates(
+        s.admin,
+        s.session,
+        [{"name": "补报考生", "id_number": id_number(451), "work_unit": "示范技师学院"}],
+        room="T01",
+    )
+    exc = blocked(s)
+    (reason,) = exc.reasons
+    assert reason.startswith(f"checklist {ROOMS}/staffing (考务人员配备符合配备与回避规则): failed — ")
+    assert (
+        "JK1: refused by rule avoid.work_unit" in reason and "JK2: refused by rule avoid.work_unit" in reason
+    )
+    staffing = next(i for i in stage_state(s, ROOMS)["items"] if i["id"] == "staffing")
+    assert staffing["passed"] is False and "avoid.work_unit" in staffing["note"]
+    assert stage_of(s.admin, s.session) == ROOMS
+    # T01 gets invigilators of another unit; the conflicted posts end
+    s.add("JK5", "监考", unit=UNIT_C)
+    s.add("JK6", "监考", unit=UNIT_C)
+    assign(s.admin, s.session, "invigilator", ["JK5", "JK6"], room="T01")
+    for code in ("JK1", "JK2"):
+        unassign(s.admin, s.session, code, reason="本单位考生编入T01，回避")
+    assert advance(s.admin, s.session)["to"] == MARKING
+
+
+def test_a_relation_declared_after_assignment_holds_room_acceptance(supervised: Sitting) -> None:
+    s = supervised
+    ready_for_room_acceptance(s)
+    cand = s.candidates["K01"][1]["code"]
+    assert declare_relation(s.admin, "KP1", id_number=s.candidate_ids[cand], relation="舅甥")["conflicts"]
+    (reason,) = blocked(s).reasons
+    assert "KP1: refused by rule avoid.relation" in reason and cand in reason
+    assert s.candidate_ids[cand] not in reason
+    unassign(s.admin, s.session, "KP1", reason="与考生存在亲属关系，回避")
+    assign(s.admin, s.session, "examiner", ["KP4"], room="K01")
+    assert advance(s.admin, s.session)["to"] == MARKING
+
+
+def test_finding_and_check_texts_have_length_limits(supervised: Sitting) -> None:
+    s = supervised
+    base = {"stage": ROOMS, "supervisor": "DD1"}
+    with pytest.raises(ValidationError, match="--checked has 501 characters; at most 500 are allowed"):
+        file_finding(s.sup, s.session, checked="查" * 501, **base)
+    with pytest.raises(ValidationError, match="--issue has 1001 characters; at most 1000 are allowed"):
+        file_finding(s.sup, s.session, checked="考场", issue="问" * 1001, correction="改", **base)
+    with pytest.raises(ValidationError, match="--correction has 1001 characters"):
+        file_finding(s.sup, s.session, checked="考场", issue="问", correction="改" * 1001, **base)
+    with pytest.raises(ValidationError, match="--note has 501 characters; at most 500 are allowed"):
+        tick(s.sup, s.session, REG, "eligibility", passed=False, note="注" * 501, supervisor="DD1")
+    f = file_finding(s.sup, s.session, checked="查" * 500, issue="问" * 1000, correction="改" * 1000, **base)
+    with pytest.raises(ValidationError, match="--resolution has 1001 characters; at most 1000 are allowed"):
+        resolve_finding(s.sup, f["id"], resolution="复" * 1001, supervisor="DD1")
+    assert resolve_finding(s.sup, f["id"], resolution="复" * 1000, supervisor="DD1")["status"] == "resolved"
+    assert [x["id"] for x in list_findings(s.sup, s.session)] == [f["id"]]

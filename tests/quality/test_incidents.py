@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from examvault.errors import NotFoundError, PermissionDenied, ValidationError
+from examvault.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from examvault.quality.service import list_incidents, record_incident
 from examvault.staff.service import assign, unassign
-from tests.quality.conftest import audit_events
+from tests.conftest import snapshot
+from tests.quality.conftest import audit_events, put_at_stage
 from tests.staff.conftest import Sitting
 from tests.test_plaintext_scan import scan_bank
 
@@ -149,3 +150,20 @@ def test_the_description_is_not_stored_in_plaintext(sitting: Sitting) -> None:
     scan_bank(url, needles)
     with pytest.raises(AssertionError, match="plaintext"):  # the scan does see what is stored in the clear
         scan_bank(url, [f"{s.session}".encode()])
+
+
+def test_a_closed_session_takes_no_more_incidents(sitting: Sitting) -> None:
+    s = sitting
+    cand = s.candidates["T01"][3]["code"]
+    record_incident(s.admin, s.session, kind="late", room="T01", candidate=cand, description="迟到5分钟")
+    put_at_stage(s.admin, s.session, "closed")
+    before = snapshot(s.admin)
+    for bank in (s.admin, s.sup):
+        with pytest.raises(
+            ConflictError, match=f"session {s.session} is closed; its incident record is final"
+        ):
+            record_incident(
+                bank, s.session, kind="absent", room="T01", candidate=cand, description="补记：未到场"
+            )
+    assert snapshot(s.admin) == before  # nothing written, not even an audit line
+    assert [i["kind"] for i in list_incidents(s.admin, s.session)] == ["late"]  # the record is still read

@@ -198,3 +198,36 @@ def test_work_record_counts_each_absent_candidate_once(supervised: Sitting, tmp_
     write_report(s.admin, s.session, "work-record", tmp_path / "w2.docx")
     t01 = next(r for r in docx_cells(tmp_path / "w2.docx") if r[0] == "T01" and r[1] == "理论考场")
     assert t01[2:5] == ["20", "18", "2"]
+
+
+def test_the_work_record_needs_the_incident_permission(
+    supervised: Sitting, make_bank, tmp_path: Path
+) -> None:
+    s = supervised
+    record(s)
+    out = tmp_path / "w.docx"
+    # it lists every incident as recorded, sealed descriptions included: the administrator may write the
+    # supervision report but not this one
+    with pytest.raises(PermissionDenied, match="may not do quality.incident"):
+        write_report(make_bank("admin"), s.session, "work-record", out)
+    assert not out.exists() and audit_events(s.admin, "quality.report") == []
+    assert (
+        write_report(make_bank("admin"), s.session, "supervision", tmp_path / "s.docx")["kind"]
+        == "supervision"
+    )
+    assert write_report(s.sup, s.session, "work-record", out)["kind"] == "work-record"  # a supervisor may
+    assert [e["actor"] for e in audit_events(s.admin, "quality.report")] == ["admin", "sup"]
+
+
+@pytest.mark.parametrize("kind", ["supervision", "work-record"])
+def test_an_unwritable_path_is_refused_and_nothing_audited(
+    supervised: Sitting, tmp_path: Path, kind: str
+) -> None:
+    s = supervised
+    folder = tmp_path / "a-folder.docx"
+    folder.mkdir()
+    # a missing folder; a folder where the file would go
+    for target in (tmp_path / "no-such-dir" / "r.docx", folder):
+        with pytest.raises(ValidationError, match=rf"{target.name}: cannot write the report \("):
+            write_report(s.sup, s.session, kind, target)
+    assert audit_events(s.admin, "quality.report") == []

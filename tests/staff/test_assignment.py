@@ -551,3 +551,13 @@ def test_a_senior_level_post_records_the_senior_card(sitting: Sitting) -> None:
                    issued_on=EXAM_DATE - timedelta(days=30), valid_until=EXAM_DATE + timedelta(days=300))  # fmt: skip
     assign(s.admin, "S2026-02", "marker", ["GX1"], task="论文")
     assert _card_of_post(s, "GX1", "marker") == "GK-GX1"
+
+
+def test_a_senior_level_post_needs_a_senior_card_that_covers_the_level(sitting: Sitting) -> None:
+    s = sitting
+    create_session(s.admin, "S2026-02", occupation=OCC, level=2, exam_date=EXAM_DATE)
+    s.add("GX1", "高级考评员", credential=card("KP-GX1", levels="1-5") | {"credential_kind": "考评员"})  # covers level 2
+    add_credential(s.admin, "GX1", number="GK-GX1", kind="senior_examiner", occupation=OCC, levels="3",  # does not
+                   issued_on=EXAM_DATE - timedelta(days=30), valid_until=EXAM_DATE + timedelta(days=300))  # fmt: skip
+    exc = refused(s, "marker", ["GX1"], task="论文", session="S2026-02")
+    assert broken(exc) and broken(exc) <= {("GX1", "credential.scope"), ("GX1", "senior.levels")}

@@ -256,3 +256,125 @@ def test_only_exam_administration_may_assign(sitting: Sitting, make_bank: Callab
     assert assign(sitting.admin, SESSION, "invigilator", ["JK1", "JK2"], room="T02")["staff"] == ["JK1", "JK2"]
     with sitting.admin.transaction() as s:
         assert len(s.scalars(select(Assignment)).all()) == 2
+
+
+# ------------------------------------------------------------------ cards, lengths and codes
+
+
+CARD_HEADERS = ["人员编号", "姓名", "证件号码", "人员类别", "证卡编号", "证卡类别", "考评职业代码", "考评等级", "发证日期", "有效期至", "回避证件号码"]
+
+
+def _card_row(code: str, n: int, roles: str, *, card_no: str = "", kind: str = "", occupation: str = OCC, levels: str = "3-5",
+              relations: str = "") -> list[str]:  # fmt: skip
+    dates = [ISSUED.isoformat(), UNTIL.isoformat()] if card_no else ["", ""]
+    return [code, f"人员{code}", id_number(n), roles, card_no, kind, occupation if card_no else "", levels if card_no else "", *dates, relations]
+
+
+def test_import_checks_card_kinds_and_lengths(make_bank: Callable[..., Bank], tmp_path: Path) -> None:
+    bank = make_bank("kaowu")
+    bad_relation = id_number(99)[:6] + "19851332" + id_number(99)[14:]  # no such birth date
+    rows = [
+        _card_row("ZK01", 61, "主考", card_no="ZK-2025-01", occupation="", levels=""),  # row 2: a chief's card names its scope
+        _card_row("KP02", 62, "考评员", card_no="KP-2025-02", kind="清洁卡"),  # row 3: no such card kind
+        _card_row("KP03", 63, "考评员", card_no="KP-2025-03", kind="监考"),  # row 4: a role, but no card kind
+        _card_row("JK04", 64, "监考", card_no="JK-2025-04"),  # row 5: invigilators hold no card
+        _card_row("X" * 31, 65, "监考"),  # row 6: too long a code
+        _card_row("KP06", 66, "考评员", card_no="K" * 41),  # row 7: too long a card number
+        _card_row("JK07", 67, "监考", relations=bad_relation),  # row 8: a bad relation ID, its digits not quoted
+        _card_row("ZK08", 68, "主考", card_no="ZK-2025-08", levels="1-3"),  # row 9: fine
+        _card_row("DD09", 69, "督导员", card_no="DD-2025-09", kind="督导员", occupation="", levels=""),  # row 10: fine, no scope
+    ]
+    path = tmp_path / "cards.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([CARD_HEADERS, *rows])
+    with pytest.raises(ValidationError) as exc:
+        import_staff(bank, path)
+    issues = {loc: (col, msg) for (loc, col), msg in _issues(exc).items()}
+    assert sorted(issues, key=lambda x: int(x.split()[1])) == [f"row {n}" for n in range(2, 9)]
+    assert issues["row 2"] == ("G (考评职业代码)", "an examiner's card names the occupation and levels it covers")
+    assert issues["row 3"][0] == "F (证卡类别)" and issues["row 3"][1].startswith("'清洁卡' is not a card kind")
+    assert issues["row 4"][0] == "F (证卡类别)" and issues["row 4"][1].startswith("'监考' is not a card kind")
+    assert issues["row 5"] == ("E (证卡编号)", "invigilators hold no credential card; leave the card columns empty")
+    assert issues["row 6"] == ("A (人员编号)", "at most 30 characters")
+    assert issues["row 7"][0] == "E (证卡编号)" and "too long" in issues["row 7"][1]
+    assert issues["row 8"] == ("K (回避证件号码)", "digits 7–14 are not a birth date")
+    assert bad_relation[:4] not in str(exc.value) and "19851332" not in str(exc.value)
+    assert list_staff(bank) == []  # nothing imported
+    # the good rows alone import, with the card kinds they say
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([CARD_HEADERS, rows[7], rows[8]])
+    assert import_staff(bank, path)["imported"] == 2
+    assert [c["kind"] for c in show_staff(bank, "ZK08")["credentials"]] == ["chief_examiner"]
+    assert [c["kind"] for c in show_staff(bank, "DD09")["credentials"]] == ["supervisor"]
+
+
+@pytest.mark.parametrize("kind", ["examiner", "senior_examiner", "chief_examiner"])
+def test_add_credential_needs_occupation_levels_and_a_number(make_bank: Callable[..., Bank], kind: str) -> None:
+    bank = make_bank("kaowu")
+    add_staff(bank, code="KP1", name="王考评", id_number=id_number(1), roles="考评员,高级考评员,主考", credential=card("KP-1"))
+    days = {"issued_on": date.today(), "valid_until": date.today() + timedelta(days=300)}
+    before = snapshot(bank)
+    with pytest.raises(ValidationError, match=f"a {kind} card names the occupation and levels it covers: give --occupation and --levels"):
+        add_credential(bank, "KP1", number="KP-2", kind=kind, occupation=None, levels="3", **days)
+    with pytest.raises(ValidationError, match="give --occupation and --levels"):
+        add_credential(bank, "KP1", number="KP-2", kind=kind, occupation=OCC, levels="", **days)
+    with pytest.raises(ValidationError, match="--number: the card number is required"):
+        add_credential(bank, "KP1", number="  ", kind=kind, occupation=OCC, levels="3", **days)
+    with pytest.raises(ValidationError, match="--number has 41 characters; at most 40 are allowed"):
+        add_credential(bank, "KP1", number="K" * 41, kind=kind, occupation=OCC, levels="3", **days)
+    with pytest.raises(ValidationError, match="card kind 'invigilator' is not one of examiner, senior_examiner, chief_examiner, supervisor"):
+        add_credential(bank, "KP1", number="KP-2", kind="invigilator", occupation=OCC, levels="3", **days)
+    assert snapshot(bank) == before
+    add_credential(bank, "KP1", number="KP-2", kind=kind, occupation=OCC, levels="3", **days)
+    # a supervisor's card covers no occupation or level
+    add_credential(bank, "KP1", number="DD-2", kind="supervisor", occupation=None, levels="", **days)
+    assert sorted(c["number"] for c in show_staff(bank, "KP1")["credentials"]) == ["DD-2", "KP-1", "KP-2"]
+
+
+def test_reasons_have_a_length_limit(make_bank: Callable[..., Bank]) -> None:
+    bank = make_bank("kaowu")
+    add_staff(bank, code="JK1", name="赵监考", id_number=id_number(1), roles="监考")
+    with pytest.raises(ValidationError, match="--reason has 401 characters; at most 400 are allowed"):
+        set_status(bank, "JK1", "suspended", "因" * 401)
+    assert set_status(bank, "JK1", "suspended", "因" * 400)["status"] == "suspended"
+
+
+def test_automatic_staff_codes_skip_codes_already_taken(make_bank: Callable[..., Bank], tmp_path: Path) -> None:
+    bank = make_bank("kaowu")
+    add_staff(bank, code="ST00002", name="甲", id_number=id_number(1), roles="监考")  # the code the next one would have got
+    assert add_staff(bank, name="乙", id_number=id_number(2), roles="监考")["code"] == "ST00003"
+    assert add_staff(bank, name="丙", id_number=id_number(3), roles="监考")["code"] == "ST00004"
+    # within one file too: an explicit code later in the file is not handed out to an earlier row
+    r = import_staff(bank, write_xlsx(tmp_path / "r.xlsx", [roster_row("", "丁", id_number(4), "监考"),
+                                                            roster_row("ST00005", "戊", id_number(5), "监考")]))  # fmt: skip
+    assert [x["code"] for x in r["staff"]] == ["ST00006", "ST00005"]
+    assert [x["code"] for x in list_staff(bank)] == ["ST00002", "ST00003", "ST00004", "ST00005", "ST00006"]
+
+
+def test_automatic_candidate_codes_skip_codes_already_taken(sitting: Sitting) -> None:
+    from examvault.registration.service import add_candidates
+
+    s = sitting
+    year = s.candidates["T01"][0]["code"][:4]
+    count = sum(len(v) for v in s.candidates.values())  # 46 placed with automatic codes
+    taken = f"{year}{count + 2:06d}"  # the code the second automatic one would have got
+    (explicit,) = add_candidates(s.admin, SESSION, [{"name": "考生甲", "id_number": id_number(701), "code": taken}])
+    assert explicit["code"] == taken
+    added = add_candidates(s.admin, SESSION, [{"name": f"考生{n}", "id_number": id_number(n)} for n in (702, 703)])
+    assert [c["code"] for c in added] == [f"{year}{count + 3:06d}", f"{year}{count + 4:06d}"]
+
+
+def test_room_and_session_texts_have_length_limits(sitting: Sitting) -> None:
+    from examvault.registration.service import add_room, create_session
+
+    s = sitting
+    with pytest.raises(ValidationError, match="a room needs its code"):
+        add_room(s.admin, SESSION, "  ", kind="theory", capacity=10)
+    with pytest.raises(ValidationError, match="room code has 31 characters; at most 30 are allowed"):
+        add_room(s.admin, SESSION, "R" * 31, kind="theory", capacity=10)
+    with pytest.raises(ValidationError, match="--location has 101 characters"):
+        add_room(s.admin, SESSION, "T09", kind="theory", capacity=10, location="楼" * 101)
+    with pytest.raises(ValidationError, match="--site has 101 characters"):
+        create_session(s.admin, "S2026-09", occupation=OCC, level=3, exam_date=date.today(), site="点" * 101)
+    with pytest.raises(ValidationError, match="--occupation has 21 characters"):
+        create_session(s.admin, "S2026-09", occupation="6" * 21, level=3, exam_date=date.today())

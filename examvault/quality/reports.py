@@ -90,12 +90,12 @@ def _supervision(session: Session, exam: ExamSession, keyring: Keyring, header: 
                             f["correction"] or "—", status[f["status"]] + (f"：{f['resolution']}" if f["resolution"] else ""),
                             f["supervisor"]] for f in rows],
                           [0.5, 1.1, 2, 2, 2, 1.6, 0.9])  # fmt: skip
+    staffing = staffing_report(session, exam, keyring)
     checks = []
-    for st in checklist_state(session, exam, keyring):
+    for st in checklist_state(session, exam, keyring, staffing):
         for i in st["items"]:
             result = "未检查" if i["passed"] is None else "通过" if i["passed"] else "未通过"
             checks.append([st["name"], i["text"] + ("（自动）" if i["auto"] else ""), result, i["note"] or ""])
-    staffing = staffing_report(session, exam, keyring)
     staff_rows = [[r["room"], ROOM_KIND_NAMES.get(r["kind"], r["kind"]), str(r["candidates"]),
                    "、".join(f"{DUTY_NAMES.get(d, d)}{n}人" for d, n in r["required"].items()) or "—",
                    "、".join(f"{DUTY_NAMES.get(d.split(':')[0], d)}{len(v)}人" for d, v in r["assigned"].items()) or "—",

@@ -166,9 +166,9 @@ def tick(bank: Bank, session_code: str, stage: str, item: str, *, passed: bool, 
         return {"session": session_code, "stage": stage, "item": item, "passed": passed, "note": note, "supervisor": supervisor}
 
 
-def _auto(session: Session, exam: ExamSession, kind: str, keyring: Keyring) -> tuple[bool, str]:
+def _auto(session: Session, exam: ExamSession, kind: str, keyring: Keyring, staffing: dict[str, Any] | None) -> tuple[bool, str]:
     if kind == "staffing":  # head counts, and every post's 回避 as things stand now
-        report = staffing_report(session, exam, keyring)
+        report = staffing or staffing_report(session, exam, keyring)
         return report["ok"], "; ".join(report["problems"][:3]) or f"{len(report['rooms'])} room(s) staffed by the rules"
     if kind == "papers_approved":
         codes = [c for c in exam.papers.split(",") if c]
@@ -180,7 +180,8 @@ def _auto(session: Session, exam: ExamSession, kind: str, keyring: Keyring) -> t
     raise ValidationError(f"unknown automatic check {kind!r} in the checklists")
 
 
-def checklist_state(session: Session, exam: ExamSession, keyring: Keyring) -> list[dict[str, Any]]:
+def checklist_state(session: Session, exam: ExamSession, keyring: Keyring, staffing: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`staffing`: a staffing report the caller already has (it opens every candidate: made once)."""
     ticks = {(e.stage, e.item): e for e in session.scalars(select(ChecklistEntry).where(ChecklistEntry.session_id == exam.id))}
     open_blocking = [f for f in session.scalars(select(Finding).where(
         Finding.session_id == exam.id, Finding.status == "open", Finding.blocking.is_(True)))]  # fmt: skip
@@ -190,7 +191,7 @@ def checklist_state(session: Session, exam: ExamSession, keyring: Keyring) -> li
         items = []
         for item in spec["items"]:
             if item.get("auto"):
-                ok, note = _auto(session, exam, item["auto"], keyring) if n >= current else (True, "离开该环节时已通过")
+                ok, note = _auto(session, exam, item["auto"], keyring, staffing) if n >= current else (True, "离开该环节时已通过")
                 items.append({"id": item["id"], "text": item["text"], "auto": True, "passed": ok, "note": note, "checked_by": "auto"})
             else:
                 e = ticks.get((stage, item["id"]))

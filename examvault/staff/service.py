@@ -687,16 +687,25 @@ def post_conflicts(session: Session, keyring: Keyring, exam: ExamSession, rules:
     """Every open post judged again by the person rules, as things stand now: candidates placed,
     relations declared, cards expired or rules changed since the assignment all show here."""
     posts = _open_posts(session, exam)
+    if not posts:
+        return []
     rooms = {r.id: r for r in exam.rooms}
     codes = {r.id: r.code for r in exam.rooms}
-    cache: dict[tuple[str, int | None], R.Post] = {}
+    # Each candidate is opened once: room posts see their room, session-wide posts everyone.
+    everyone: list[R.CandidateFacts] = []
+    by_room: dict[int | None, list[R.CandidateFacts]] = defaultdict(list)
+    for c, d in candidate_documents(session, keyring, exam):
+        facts = R.CandidateFacts(c.code, R.normalise_unit(d.get("work_unit", "")), d.get("id_number", ""))
+        everyone.append(facts)
+        by_room[c.room_id].append(facts)
     out: list[R.Refusal] = []
     for a in posts:
-        key = (a.duty, a.room_id)
-        if key not in cache:
-            cache[key] = _post(session, keyring, exam, a.duty, rooms.get(a.room_id) if a.room_id else None)
+        room = rooms.get(a.room_id) if a.room_id else None
+        cands = tuple(by_room.get(a.room_id, ())) if room else tuple(everyone)
+        post = R.Post(exam.code, exam.occupation, exam.level, exam.exam_date, a.duty, room.code if room else None,
+                      room.kind if room else None, cands, len(cands) or (room.capacity if room else 0))  # fmt: skip
         others = [o for o in posts if o.staff_id == a.staff_id and o.id != a.id]
-        out += R.check_person(rules, _person_facts(keyring, a.staff, others, codes), cache[key])
+        out += R.check_person(rules, _person_facts(keyring, a.staff, others, codes), post)
     return out
 
 

@@ -154,6 +154,8 @@ def staff_relation(state: State, code: str, id_number: str, relation: str) -> No
 
     r = declare_relation(state.bank, code, id_number=id_number, relation=relation)
     err.print(f"{r['staff']} now has {r['relations']} declared relation(s)")
+    for line in r["conflicts"]:  # the declaration stands; the post must change before room acceptance
+        err.print(f"conflict with a post held now: {line}", markup=False)
 
 
 @staff_group.command("rules")

@@ -7,10 +7,11 @@ migrations, so nothing below this module knows which one it talks to.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -78,6 +79,12 @@ def new_id() -> uuid.UUID:
         value = _last_v7 + 1
     _last_v7 = value
     return uuid.UUID(int=value)
+
+
+def free_codes(make: Callable[[int], str], taken: set[str]) -> Iterator[str]:
+    """Human codes make(n) for n = len(taken) + 1, … that are not taken yet (codes given by hand may
+    already sit where the count would put the next one)."""
+    return (code for code in map(make, itertools.count(len(taken) + 1)) if code not in taken)
 
 
 def resolve_url(db: str | None) -> str:

@@ -8,6 +8,7 @@ record, kept by the institution, lists each incident as recorded.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,8 +25,9 @@ from examvault.errors import ValidationError
 from examvault.export.report import ReportDoc, Section, Table, to_docx, to_pdf
 from examvault.itembank import domain
 from examvault.itembank.models import Occupation
+from examvault.quality.models import Incident
 from examvault.quality.service import INCIDENT_KINDS, checklist_state, findings, incidents, stage_name
-from examvault.registration.models import ExamSession
+from examvault.registration.models import ExamSession, Room
 from examvault.registration.service import STAGES, get_session, session_summary
 from examvault.staff.models import Sanction, StaffMember
 from examvault.staff.service import DUTY_NAMES, SANCTION_NAMES, on_duty, staffing_report
@@ -35,10 +37,10 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 ROOM_KIND_NAMES = {"theory": "理论考场", "skill": "实操考场", "defence": "答辩/评审"}
 
 
-def _local(iso: str) -> str:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+def _local(when: datetime | str) -> str:
+    """Beijing time to the minute, from a stored time or its ISO text."""
+    moment = datetime.fromisoformat(when) if isinstance(when, str) else when
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _header(session: Session, exam: ExamSession, summary: dict[str, Any], supervisors: list[str]) -> list[tuple[str, str]]:
@@ -56,9 +58,10 @@ def _refusals(session: Session, exam: ExamSession) -> list[AuditEvent]:
     return list(session.scalars(q.order_by(AuditEvent.id)))
 
 
-def _refusal_rows(events: list[AuditEvent]) -> list[list[str]]:
-    return [[_local(e.at.isoformat()), "、".join(e.details.get("staff", [])), DUTY_NAMES.get(e.details.get("duty"), str(e.details.get("duty"))),
-             e.details.get("room") or e.details.get("task") or "—", "、".join(e.details.get("rules", []))] for e in events]  # fmt: skip
+def _refusal_table(events: list[AuditEvent]) -> Table:
+    return Table(["时间", "人员", "岗位", "考场/任务", "触发规则"], [[_local(e.at), "、".join(e.details.get("staff", [])), DUTY_NAMES.get(e.details.get("duty"), str(e.details.get("duty"))),
+             e.details.get("room") or e.details.get("task") or "—", "、".join(e.details.get("rules", []))] for e in events],
+                 [1.3, 1, 0.7, 1, 2.5])  # fmt: skip
 
 
 def build(session: Session, exam: ExamSession, keyring: Keyring, kind: str) -> ReportDoc:
@@ -66,16 +69,15 @@ def build(session: Session, exam: ExamSession, keyring: Keyring, kind: str) -> R
     posts = on_duty(session, exam, keyring)
     supervisors = [p["name"] for p in posts if p["duty"] == "supervisor" and p["ended_at"] is None]
     header = _header(session, exam, summary, supervisors)
-    events = incidents(session, exam, keyring)
     refusals = _refusals(session, exam)
     inst = institution_title(session)
-    if kind == "supervision":
-        return _supervision(session, exam, keyring, header, inst, events, refusals)
-    return _work_record(exam, header, inst, summary, posts, events, refusals)
+    if kind == "supervision":  # counts only: the sealed descriptions are not opened
+        return _supervision(session, exam, keyring, header, inst, refusals)
+    return _work_record(exam, header, inst, summary, posts, incidents(session, exam, keyring), refusals)
 
 
 def _supervision(session: Session, exam: ExamSession, keyring: Keyring, header: list[tuple[str, str]], inst: str,
-                 events: list[dict[str, Any]], refusals: list[AuditEvent]) -> ReportDoc:  # fmt: skip
+                 refusals: list[AuditEvent]) -> ReportDoc:  # fmt: skip
     rows = findings(session, exam)
     issues = [f for f in rows if f["issue"]]
     blocking = [f for f in issues if f["blocking"]]
@@ -100,11 +102,12 @@ def _supervision(session: Session, exam: ExamSession, keyring: Keyring, header: 
                    "、".join(f"{DUTY_NAMES.get(d, d)}{n}人" for d, n in r["required"].items()) or "—",
                    "、".join(f"{DUTY_NAMES.get(d.split(':')[0], d)}{len(v)}人" for d, v in r["assigned"].items()) or "—",
                    "符合" if not r["problems"] else "不符合：" + "；".join(r["problems"])] for r in staffing["rooms"]]  # fmt: skip
-    per_room = Counter((e["room"] or "—", e["kind"]) for e in events)
-    room_codes = sorted({e["room"] or "—" for e in events})
+    per_room = Counter((room or "—", kind) for room, kind in session.execute(
+        select(Room.code, Incident.kind).outerjoin(Room, Room.id == Incident.room_id).where(Incident.session_id == exam.id)))  # fmt: skip
+    room_codes = sorted({room for room, _ in per_room})
     incident_rows = [[room, *(str(per_room[(room, k)]) for k in INCIDENT_KINDS)] for room in room_codes]
     staff_codes = dict(session.execute(select(StaffMember.id, StaffMember.code)).all())
-    sanctions = [[staff_codes[s.staff_id], SANCTION_NAMES[s.tier], s.reason, _local(s.recorded_at.isoformat())]
+    sanctions = [[staff_codes[s.staff_id], SANCTION_NAMES[s.tier], s.reason, _local(s.recorded_at)]
                  for s in session.scalars(select(Sanction).where(Sanction.session_id == exam.id).order_by(Sanction.id))]  # fmt: skip
     holding = [f for f in open_ if f["blocking"]]
     if holding:
@@ -121,9 +124,9 @@ def _supervision(session: Session, exam: ExamSession, keyring: Keyring, header: 
         Section("四、考务人员配备与回避",
                 [f"按配备与回避规则拒绝的安排 {len(refusals)} 次。" if refusals else "无被拒绝的人员安排。"],
                 [Table(["考场", "类型", "考生数", "应配", "实配", "结论"], staff_rows, [0.8, 0.9, 0.7, 1.4, 1.4, 2.8])]
-                + ([Table(["时间", "人员", "岗位", "考场/任务", "触发规则"], _refusal_rows(refusals), [1.3, 1, 0.7, 1, 2.5])] if refusals else [])),
-        Section("五、考场情况统计", [] if events else ["各考场未记录缺考、迟到、违纪或异常情况。"],
-                [Table(["考场", *INCIDENT_KINDS.values()], incident_rows)] if events else []),
+                + ([_refusal_table(refusals)] if refusals else [])),
+        Section("五、考场情况统计", [] if per_room else ["各考场未记录缺考、迟到、违纪或异常情况。"],
+                [Table(["考场", *INCIDENT_KINDS.values()], incident_rows)] if per_room else []),
         Section("六、工作人员违规违纪处理", [] if sanctions else ["无。"],
                 [Table(["人员编号", "处理", "事由", "时间"], sanctions, [1, 1, 3, 1.2])] if sanctions else []),
         Section("七、督导意见", [opinion]),
@@ -152,7 +155,7 @@ def _work_record(exam: ExamSession, header: list[tuple[str, str]], inst: str, su
         Section("三、考场情况记录", [] if events else ["无。"],
                 [Table(["时间", "考场", "类别", "考生", "情况说明", "报告人"], incident_rows, [1.3, 0.7, 0.7, 1.1, 3, 0.9])] if events else []),
         Section("四、回避与人员安排", [f"人员安排均经配备与回避规则检查；被拒绝 {len(refusals)} 次。"],
-                [Table(["时间", "人员", "岗位", "考场/任务", "触发规则"], _refusal_rows(refusals), [1.3, 1, 0.7, 1, 2.5])] if refusals else []),
+                [_refusal_table(refusals)] if refusals else []),
     ]  # fmt: skip
     return ReportDoc("职业技能等级认定考评工作记录", inst, header, sections,
                      ["主考（签名）", "考评员（签名）", "内部质量督导员（签名）"], footer=f"{inst} 考评工作记录 {exam.code}")  # fmt: skip

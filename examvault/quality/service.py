@@ -157,11 +157,9 @@ def tick(bank: Bank, session_code: str, stage: str, item: str, *, passed: bool, 
         row = session.scalars(select(ChecklistEntry).where(
             ChecklistEntry.session_id == exam.id, ChecklistEntry.stage == stage, ChecklistEntry.item == item)).first()  # fmt: skip
         if row is None:
-            row = ChecklistEntry(session_id=exam.id, stage=stage, item=item, passed=passed, checked_by=actor.username,
-                                 supervisor_id=person.id)  # fmt: skip
+            row = ChecklistEntry(session_id=exam.id, stage=stage, item=item)
             session.add(row)
-        row.passed, row.note, row.checked_by, row.checked_at = passed, note.strip(), actor.username, utcnow()
-        row.supervisor_id = person.id
+        row.passed, row.note, row.checked_by, row.checked_at, row.supervisor_id = passed, note.strip(), actor.username, utcnow(), person.id
         audit(session, actor, "quality.check", "exam_session", session_code, stage=stage, item=item, passed=passed, supervisor=supervisor)
         return {"session": session_code, "stage": stage, "item": item, "passed": passed, "note": note, "supervisor": supervisor}
 
@@ -180,14 +178,17 @@ def _auto(session: Session, exam: ExamSession, kind: str, keyring: Keyring, staf
     raise ValidationError(f"unknown automatic check {kind!r} in the checklists")
 
 
-def checklist_state(session: Session, exam: ExamSession, keyring: Keyring, staffing: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """`staffing`: a staffing report the caller already has (it opens every candidate: made once)."""
+def checklist_state(session: Session, exam: ExamSession, keyring: Keyring, staffing: dict[str, Any] | None = None,
+                    through: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Every stage's checklist, or the stages up to `through`. `staffing`: a staffing report the caller
+    already has (it opens every candidate: made once)."""
     ticks = {(e.stage, e.item): e for e in session.scalars(select(ChecklistEntry).where(ChecklistEntry.session_id == exam.id))}
     open_blocking = [f for f in session.scalars(select(Finding).where(
         Finding.session_id == exam.id, Finding.status == "open", Finding.blocking.is_(True)))]  # fmt: skip
     current = STAGES.index(exam.stage)
     out = []
-    for n, (stage, spec) in enumerate(checklists().items()):
+    stages = list(checklists().items())
+    for n, (stage, spec) in enumerate(stages[: STAGES.index(through) + 1] if through else stages):
         items = []
         for item in spec["items"]:
             if item.get("auto"):
@@ -227,7 +228,7 @@ def _advance(bank: Bank, session_code: str) -> dict[str, Any]:
             raise ConflictError(f"session {session_code} is closed")
         current = STAGES.index(exam.stage)
         reasons = []
-        for n, stage in enumerate(checklist_state(session, exam, bank.keyring(session))[: current + 1]):
+        for n, stage in enumerate(checklist_state(session, exam, bank.keyring(session), through=exam.stage)):
             reasons += [f"open blocking finding {fid} on stage {stage['stage']} ({stage['name']})" for fid in stage["open_blocking_findings"]]
             if n == current:
                 reasons += [f"checklist {stage['stage']}/{i['id']} ({i['text']}): "

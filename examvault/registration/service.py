@@ -7,7 +7,6 @@ level and date, its rooms and stations, and who sits where.
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -20,6 +19,7 @@ from examvault.accounts.service import audit
 from examvault.bank import Bank
 from examvault.crypto.keyring import Keyring
 from examvault.crypto.records import open_document, seal_document
+from examvault.db import free_codes
 from examvault.errors import ConflictError, NotFoundError, ValidationError, check_length
 from examvault.registration.identity import id_number_problem, mask_id, phone_problem
 from examvault.registration.models import CANDIDATE_PERSONAL, Candidate, ExamSession, Room
@@ -126,13 +126,13 @@ def add_candidates(bank: Bank, session_code: str, rows: list[Mapping[str, str]],
             if seated + len(rows) > target.capacity:
                 raise ConflictError(f"room {room} seats {target.capacity}; {seated} are placed and {len(rows)} more do not fit")
         taken = set(session.scalars(select(Candidate.code))) | {r["code"] for r in rows if r.get("code")}
-        counter = itertools.count(len(taken) + 1)
+        codes = free_codes(lambda k: f"{exam.exam_date:%Y}{k:06d}", taken)
         out = []
         for n, (row, number) in enumerate(zip(rows, numbers, strict=True), start=1):
             cid = uuid.uuid4()
             doc = {"name": row["name"].strip(), "id_number": number, "work_unit": row.get("work_unit", "").strip(),
                    "phone": row.get("phone", "").strip()}  # fmt: skip
-            code = row.get("code") or next(c for c in (f"{exam.exam_date:%Y}{k:06d}" for k in counter) if c not in taken)
+            code = row.get("code") or next(codes)
             cand = Candidate(id=cid, code=code, occupation=exam.occupation, level=exam.level, session_id=exam.id,
                              room_id=target.id if target else None, seat=seated + n if target else None,
                              **seal_document(keyring, CANDIDATE_PERSONAL, str(cid), 1, "personal", doc))  # fmt: skip
@@ -154,10 +154,14 @@ def candidate_documents(session: Session, keyring: Keyring, exam: ExamSession, r
     return [(c, open_candidate(keyring, c)) for c in session.scalars(q.order_by(Candidate.room_id, Candidate.seat, Candidate.code))]
 
 
+def placed_per_room(session: Session, exam: ExamSession) -> dict[int | None, int]:
+    """How many candidates sit in each room (None: placed in the session, not yet in a room)."""
+    q = select(Candidate.room_id, func.count()).where(Candidate.session_id == exam.id).group_by(Candidate.room_id)
+    return dict(session.execute(q).all())  # type: ignore[arg-type]
+
+
 def session_summary(session: Session, exam: ExamSession) -> dict[str, Any]:
-    counts = dict(session.execute(
-        select(Candidate.room_id, func.count()).where(Candidate.session_id == exam.id).group_by(Candidate.room_id)
-    ).all())  # fmt: skip
+    counts = placed_per_room(session, exam)
     return {
         "code": exam.code, "occupation": exam.occupation, "level": exam.level, "exam_date": exam.exam_date.isoformat(),
         "site": exam.site, "stage": exam.stage, "papers": [p for p in exam.papers.split(",") if p],

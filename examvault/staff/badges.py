@@ -180,8 +180,9 @@ def check_badge(bank: Bank, token: str, *, on: date | None = None, session_code:
         if card and any(c.number == card and c.revoked_at for c in person.credentials):
             raise BadgeRefused(f"credential {card} of {person.code} is revoked (撤回证卡)")
         exam = get_session(session, payload["session"])
-        held = {_place(p["duty"], p["room"], p["task"]) for p in on_duty(session, exam, bank.keyring(session))
-                if p["staff"] == person.code and p["ended_at"] is None}  # fmt: skip
+        held = {_place(duty, where, task) for duty, where, task in session.execute(  # this person's posts: nobody is opened
+            select(Assignment.duty, Room.code, Assignment.task).outerjoin(Room, Room.id == Assignment.room_id).where(
+                Assignment.session_id == exam.id, Assignment.staff_id == person.id, Assignment.ended_at.is_(None)))}  # fmt: skip
         gone = [_place(q["duty"], q["room"], q["task"]) for q in payload["posts"] if _place(q["duty"], q["room"], q["task"]) not in held]
         if gone:
             raise BadgeRefused(f"{person.code} no longer holds the post {gone[0]} in session {exam.code}")

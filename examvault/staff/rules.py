@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -344,23 +344,9 @@ def check_composition(rules: RuleSet, post: Post, count: int, *, proposed: bool 
 def required_staffing(rules: RuleSet, room_kind: str, planned: int) -> dict[str, int]:
     """The smallest staffing per duty that every composition rule for this room kind accepts."""
     need: dict[str, int] = {}
-    for duty in DUTIES:
+    for duty in ROOM_DUTIES:  # composition rules name room duties only
         rs = rules.composition_rules(duty, room_kind)
-        if not rs:
-            continue
-        n = 0
-        for r in rs:
-            if r.kind == "min_count":
-                n = max(n, r.params["min"])
-            elif r.kind == "ratio":
-                n = max(n, math.ceil(planned / r.params["candidates_per_person"]))
-            else:
-                n = max(n, r.params["min"])
-        if any(r.kind == "odd_panel" for r in rs) and n % 2 == 0:
-            n += 1
-        need[duty] = n
+        if rs:
+            n = max(math.ceil(planned / r.params["candidates_per_person"]) if r.kind == "ratio" else r.params["min"] for r in rs)
+            need[duty] = n + 1 if n % 2 == 0 and any(r.kind == "odd_panel" for r in rs) else n
     return need
-
-
-def duty_names(duties: Iterable[str]) -> str:
-    return ", ".join(sorted(duties))

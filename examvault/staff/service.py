@@ -3,13 +3,12 @@
 Every post — invigilator in a room, examiner on a skill-test panel, marker on a marking
 task, chief examiner or supervisor of a session — is made by `assign`, which checks the
 current rule set (rules.py). Registration's room staffing and scoring's marker assignment
-call this same function, so there is one place where 回避 is enforced.
+(issues 7 and 8) are to call this same function, so there is one place where 回避 is enforced.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import uuid
 from collections import defaultdict
@@ -19,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from examvault.accounts.models import User
@@ -28,7 +27,7 @@ from examvault.bank import Bank
 from examvault.crypto.keyring import Keyring
 from examvault.crypto.records import open_document, seal_document
 from examvault.crypto.signing import canonical_json
-from examvault.db import utcnow
+from examvault.db import free_codes, utcnow
 from examvault.errors import (
     NOTHING_IMPORTED,
     ConflictError,
@@ -37,9 +36,10 @@ from examvault.errors import (
     ValidationError,
     check_length,
 )
+from examvault.itembank import domain
 from examvault.registration.identity import id_number_problem, mask_id, phone_problem
-from examvault.registration.models import Candidate, ExamSession, Room
-from examvault.registration.service import candidate_documents, get_room, get_session
+from examvault.registration.models import ExamSession, Room
+from examvault.registration.service import candidate_documents, get_room, get_session, placed_per_room
 from examvault.staff import rules as R
 from examvault.staff.models import (
     STAFF_PERSONAL,
@@ -56,16 +56,12 @@ ROLE_LABELS = {
     "监考人员": "invigilator", "主考": "chief_examiner", "主考人": "chief_examiner", "督导员": "supervisor",
     "质量督导员": "supervisor", "内部质量督导员": "supervisor",
 } | {r: r for r in R.STAFF_ROLES}  # fmt: skip
-ROLE_NAMES = {"examiner": "考评员", "senior_examiner": "高级考评员", "invigilator": "监考人员",
-              "chief_examiner": "主考", "supervisor": "内部质量督导员"}  # fmt: skip
 DUTY_NAMES = {"invigilator": "监考", "examiner": "考评员", "chief_examiner": "主考", "marker": "阅卷",
               "supervisor": "督导"}  # fmt: skip
 STATUS_NAMES = {"active": "在岗", "suspended": "暂停", "revoked": "取消资格"}
 SANCTION_TIERS = ("warning", "removal", "credential_revoked", "reported_to_unit")
 SANCTION_NAMES = {"warning": "警告", "removal": "暂停考评工作", "credential_revoked": "撤回证卡",
                   "reported_to_unit": "通报所在单位"}  # fmt: skip
-_LEVEL_WORDS = {"五级": 5, "四级": 4, "三级": 3, "二级": 2, "一级": 1}
-ROOM_DUTIES = R.ROOM_DUTIES
 
 IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
     "code": ("人员编号", "编号", "code"),
@@ -104,19 +100,15 @@ def parse_roles(text: str) -> list[str]:
 
 
 def parse_levels(text: str) -> list[int]:
+    """`3,4,5`, `3-5`, `三级、高级技师`: a range, or any level the item bank's import accepts."""
     out: set[int] = set()
     for part in re.split(r"[,，、;；\s]+", (text or "").strip()):
-        if not part:
-            continue
-        part = _LEVEL_WORDS.get(part, part)  # type: ignore[assignment]
-        m = re.fullmatch(r"([1-5])\s*[-~～—]\s*([1-5])", str(part))
+        m = re.fullmatch(r"([1-5])\s*[-~～—]\s*([1-5])", part)
         if m:
             lo, hi = sorted((int(m[1]), int(m[2])))
             out.update(range(lo, hi + 1))
-        elif str(part) in "12345" and len(str(part)) == 1:
-            out.add(int(part))
-        else:
-            raise ValueError(f"{part!r} is not a level 1..5 (or a range like 3-5)")
+        elif part:
+            out.add(domain.level(part))
     return sorted(out)
 
 
@@ -329,12 +321,12 @@ def _add_people(bank: Bank, file: str, rows: list[_Row], issues: list[Issue]) ->
         if issues:
             raise ValidationError(issues, outcome=NOTHING_IMPORTED)
         taken = set(session.scalars(select(StaffMember.code))) | {r.values["code"] for r in rows if r.values["code"]}
-        counter = itertools.count(len(taken) + 1)
+        codes = free_codes(lambda n: f"ST{n:05d}", taken)
         added = []
         for row in rows:
             v = row.values
             sid = uuid.uuid4()
-            code = v["code"] or next(c for c in (f"ST{n:05d}" for n in counter) if c not in taken)
+            code = v["code"] or next(codes)
             doc = {"name": v["name"], "id_number": v["id_number"], "work_unit": v["work_unit"], "phone": v["phone"],
                    "relations": [{"id_number": r, "relation": ""} for r in v["relations"]]}  # fmt: skip
             person = StaffMember(id=sid, code=code, roles=",".join(v["roles"]), created_by=actor.username,
@@ -409,7 +401,8 @@ def declare_relation(bank: Bank, code: str, *, id_number: str, relation: str) ->
         session.flush()
         # The declaration stands even when it conflicts with a post already held: the conflict is
         # reported here and holds the session at room acceptance until the post is changed.
-        conflicts = [str(r) for exam in _running_sessions(session, person) for r in post_conflicts(session, keyring, exam, current_rules(session)[1])
+        _, rules = current_rules(session)
+        conflicts = [str(r) for exam in _running_sessions(session, person) for r in post_conflicts(session, keyring, exam, rules)
                      if r.staff == code]  # fmt: skip
         audit(session, actor, "staff.relation.declare", "staff", code, conflicts=len(conflicts))  # never the other person's number
         return {"staff": code, "relations": len(doc["relations"]), "conflicts": conflicts}
@@ -560,7 +553,7 @@ def record_sanction(bank: Bank, code: str, tier: str, reason: str, *, session_co
 def _person_facts(keyring: Keyring, person: StaffMember, others: Sequence[Assignment], rooms: Mapping[int, str]) -> R.PersonFacts:
     """The person as the rules see them; `others` are their other open posts in the session."""
     doc = open_staff(keyring, person)
-    other_rooms = tuple(rooms[a.room_id] for a in others if a.room_id and a.duty in ROOM_DUTIES)
+    other_rooms = tuple(rooms[a.room_id] for a in others if a.room_id and a.duty in R.ROOM_DUTIES)
     creds = tuple(
         R.CredentialFacts(c.number, c.kind, c.occupation, c.level_set, c.issued_on, c.valid_until, c.revoked_at is not None)
         for c in person.credentials
@@ -570,20 +563,17 @@ def _person_facts(keyring: Keyring, person: StaffMember, others: Sequence[Assign
                          tuple(a.duty for a in others))  # fmt: skip
 
 
-def _post(session: Session, keyring: Keyring | None, exam: ExamSession, duty: str, room: Room | None,
+def _candidates(session: Session, keyring: Keyring, exam: ExamSession, room: Room | None = None) -> list[tuple[int | None, R.CandidateFacts]]:
+    """(room id, the candidate as the rules see them) for the session's or one room's candidates, each opened once."""
+    return [(c.room_id, R.CandidateFacts(c.code, R.normalise_unit(d.get("work_unit", "")), d.get("id_number", "")))
+            for c, d in candidate_documents(session, keyring, exam, room)]  # fmt: skip
+
+
+def _post(exam: ExamSession, duty: str, room: Room | None, candidates: tuple[R.CandidateFacts, ...] = (),
           placed: int | None = None) -> R.Post:  # fmt: skip
-    """The post as the rules see it. With the keys: who sits there (opened); without: how many (or `placed`)."""
-    candidates: tuple[R.CandidateFacts, ...] = ()
-    if keyring is not None:
-        candidates = tuple(
-            R.CandidateFacts(c.code, R.normalise_unit(d.get("work_unit", "")), d.get("id_number", ""))
-            for c, d in candidate_documents(session, keyring, exam, room)
-        )
-        placed = len(candidates)
-    elif placed is None:
-        q = select(func.count()).select_from(Candidate).where(Candidate.session_id == exam.id)
-        placed = session.scalar(q.where(Candidate.room_id == room.id) if room else q) or 0
-    planned = placed or (room.capacity if room else 0)
+    """The post as the rules see it: whom it faces and how many are planned (`placed`, else the candidates
+    given; the room's capacity while nobody is placed yet)."""
+    planned = (len(candidates) if placed is None else placed) or (room.capacity if room else 0)
     return R.Post(exam.code, exam.occupation, exam.level, exam.exam_date, duty, room.code if room else None,
                   room.kind if room else None, candidates, planned)  # fmt: skip
 
@@ -599,11 +589,11 @@ def _same_post(a: Assignment, duty: str, room: Room | None, task: str | None) ->
 def _target(session: Session, exam: ExamSession, duty: str, room_code: str | None, task: str | None) -> Room | None:
     if duty not in R.DUTIES:
         raise ValidationError(f"duty {duty!r} is not one of {', '.join(R.DUTIES)}")
-    if duty in ROOM_DUTIES and not room_code:
+    if duty in R.ROOM_DUTIES and not room_code:
         raise ValidationError(f"an {duty} serves in a room or station: give --room")
     if duty == "marker" and not task:
         raise ValidationError("a marker is assigned to a marking task: give --task (e.g. '简答题 41-45')")
-    if duty not in ROOM_DUTIES and room_code:
+    if duty not in R.ROOM_DUTIES and room_code:
         raise ValidationError(f"a {duty} serves the whole session; drop --room")
     if duty != "marker" and task:
         raise ValidationError(f"only markers are assigned to marking tasks; drop --task for a {duty}")
@@ -636,7 +626,7 @@ def assign(bank: Bank, session_code: str, duty: str, staff_codes: Sequence[str],
             already = [p.code for p in people if any(a.staff_id == p.id for a in holding)]
             if already:
                 raise ConflictError(f"{', '.join(already)} already hold(s) this post")
-            post = _post(session, keyring, exam, duty, target)
+            post = _post(exam, duty, target, tuple(f for _, f in _candidates(session, keyring, exam, target)))
             rooms = {r.id: r.code for r in exam.rooms}
             refusals: list[R.Refusal] = []
             facts = {}
@@ -692,18 +682,14 @@ def post_conflicts(session: Session, keyring: Keyring, exam: ExamSession, rules:
     rooms = {r.id: r for r in exam.rooms}
     codes = {r.id: r.code for r in exam.rooms}
     # Each candidate is opened once: room posts see their room, session-wide posts everyone.
-    everyone: list[R.CandidateFacts] = []
+    everyone = _candidates(session, keyring, exam)
     by_room: dict[int | None, list[R.CandidateFacts]] = defaultdict(list)
-    for c, d in candidate_documents(session, keyring, exam):
-        facts = R.CandidateFacts(c.code, R.normalise_unit(d.get("work_unit", "")), d.get("id_number", ""))
-        everyone.append(facts)
-        by_room[c.room_id].append(facts)
+    for room_id, facts in everyone:
+        by_room[room_id].append(facts)
     out: list[R.Refusal] = []
     for a in posts:
         room = rooms.get(a.room_id) if a.room_id else None
-        cands = tuple(by_room.get(a.room_id, ())) if room else tuple(everyone)
-        post = R.Post(exam.code, exam.occupation, exam.level, exam.exam_date, a.duty, room.code if room else None,
-                      room.kind if room else None, cands, len(cands) or (room.capacity if room else 0))  # fmt: skip
+        post = _post(exam, a.duty, room, tuple(by_room.get(a.room_id, ())) if room else tuple(f for _, f in everyone))
         others = [o for o in posts if o.staff_id == a.staff_id and o.id != a.id]
         out += R.check_person(rules, _person_facts(keyring, a.staff, others, codes), post)
     return out
@@ -719,11 +705,9 @@ def staffing_report(session: Session, exam: ExamSession, keyring: Keyring | None
         by_room[a.room_id][a.duty if not a.task else f"{a.duty}:{a.task}"].append(a.staff.code)
     rooms = []
     problems: list[str] = []
-    placed = dict(session.execute(
-        select(Candidate.room_id, func.count()).where(Candidate.session_id == exam.id).group_by(Candidate.room_id)
-    ).all())  # fmt: skip
+    placed = placed_per_room(session, exam)
     for room in exam.rooms:
-        post = _post(session, None, exam, "invigilator", room, placed.get(room.id, 0))
+        post = _post(exam, "invigilator", room, placed=placed.get(room.id, 0))
         need = R.required_staffing(rules, room.kind, post.planned_candidates)
         have = {d: sorted(v) for d, v in by_room.get(room.id, {}).items()}
         room_problems = []
@@ -786,12 +770,12 @@ def read_marks(path: Path) -> list[Any]:
         except ValueError:
             issues.append(Issue(path.name, r.location, "", "得分, 满分 and 用时秒 must be numbers"))
             continue
-        flag = r.get("arbitrated").strip().lower()
-        if flag not in ("", "0", "1", "是", "否", "true", "false", "y", "n"):
+        try:  # 是/否, 1/0, Y/N, √/×: read as the item bank reads a 判断 answer
+            arbitrated = bool(r.get("arbitrated")) and domain.judgement(r.get("arbitrated")) == domain.TRUE_MARK
+        except ValueError:
             issues.append(Issue(path.name, r.location, r.column("arbitrated"), "expected 是/否 or 1/0"))
             continue
-        marks.append(Mark(r.get("script"), r.get("item"), r.get("marker"), nums["score"], nums["max_points"], seconds,
-                          flag in ("1", "是", "true", "y")))  # fmt: skip
+        marks.append(Mark(r.get("script"), r.get("item"), r.get("marker"), nums["score"], nums["max_points"], seconds, arbitrated))
     if issues:
         raise ValidationError(issues, outcome="nothing was computed")
     return marks

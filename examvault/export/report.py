@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 
 from examvault.export.paper_docx import BODY_FONT as DOCX_BODY
-from examvault.export.paper_docx import HEADING_FONT, _font
+from examvault.export.paper_docx import HEADING_FONT, _font, _para
 
 
 @dataclass
@@ -40,8 +40,16 @@ class ReportDoc:
     signatures: list[str]  # 督导员（签名）, 主考（签名）…
     footer: str = ""
 
+    def field_rows(self) -> list[list[str]]:
+        """The header fields two to a row: label, value, label, value."""
+        flat = [x for pair in self.fields for x in pair]
+        return [(flat[i : i + 4] + [""] * 4)[:4] for i in range(0, len(flat), 4)]
+
+    def signature_lines(self) -> list[str]:
+        return [f"{sig}：＿＿＿＿＿＿＿＿　　　　日期：＿＿＿＿年＿＿月＿＿日" for sig in self.signatures]
+
     def body_text(self) -> str:
-        parts = [self.institution, self.footer, *(a + b for a, b in self.fields), *self.signatures, "年月日第页共：（）　＿"]
+        parts = [self.institution, self.footer, *(a + b for a, b in self.fields), *self.signature_lines(), "第页　"]
         for s in self.sections:
             parts += [*s.paragraphs, *(t.text() for t in s.tables)]
         return "".join(parts) + "0123456789-—:.%/ "
@@ -83,9 +91,7 @@ def to_pdf(doc: ReportDoc) -> bytes:
         return rl
 
     story: list = [Paragraph(_escape(doc.title), title), Paragraph(_escape(doc.institution), sub)]  # type: ignore[type-arg]
-    pairs = [doc.fields[i : i + 2] for i in range(0, len(doc.fields), 2)]
-    header = [[x for k, v in p for x in (Paragraph(_escape(k), head_cell), Paragraph(_escape(v), cell))] + [""] * (2 * (2 - len(p)))
-              for p in pairs]
+    header = [[Paragraph(_escape(x), cell if j % 2 else head_cell) for j, x in enumerate(row)] for row in doc.field_rows()]
     ht = RLTable(header, colWidths=[width * w for w in (0.17, 0.33, 0.17, 0.33)])
     ht.setStyle(grid)
     story.append(ht)
@@ -95,7 +101,7 @@ def to_pdf(doc: ReportDoc) -> bytes:
         for t in s.tables:
             story += [table(t), Spacer(1, 2 * mm)]
     story.append(Spacer(1, 10 * mm))
-    story += [Paragraph(_escape(f"{sig}：＿＿＿＿＿＿＿＿　　　　日期：＿＿＿＿年＿＿月＿＿日"), body) for sig in doc.signatures]
+    story += [Paragraph(_escape(line), body) for line in doc.signature_lines()]
 
     def page(c, d) -> None:  # noqa: ANN001
         c.setFont(fonts.body, 8)
@@ -114,19 +120,12 @@ def _escape(text: str) -> str:
 
 def to_docx(doc: ReportDoc) -> bytes:
     from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm
 
     d = Document()
     sec = d.sections[0]
     sec.page_width, sec.page_height = Mm(210), Mm(297)
     sec.left_margin = sec.right_margin = Mm(20)
-
-    def para(text: str, *, size: float = 10.5, font: str = DOCX_BODY, bold: bool = False, center: bool = False) -> None:
-        p = d.add_paragraph()
-        if center:
-            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _font(p.add_run(text), font, size, bold)
 
     def table(columns: list[str], rows: list[list[str]], header: bool = True) -> None:
         t = d.add_table(rows=0, cols=len(columns))
@@ -136,19 +135,18 @@ def to_docx(doc: ReportDoc) -> bytes:
             for c, v in enumerate(values):
                 _font(cells[c].paragraphs[0].add_run(v), HEADING_FONT if header and r == 0 else DOCX_BODY, 9)
 
-    para(doc.title, size=18, font=HEADING_FONT, center=True)
-    para(doc.institution, center=True)
-    flat = [[k, v] for k, v in doc.fields]
-    table(["", "", "", ""], [sum(flat[i : i + 2], []) + [""] * (4 - 2 * len(flat[i : i + 2])) for i in range(0, len(flat), 2)], header=False)
+    _para(d, doc.title, size=18, font=HEADING_FONT, center=True)
+    _para(d, doc.institution, center=True)
+    table(["", "", "", ""], doc.field_rows(), header=False)
     for s in doc.sections:
-        para(s.heading, size=12, font=HEADING_FONT)
+        _para(d, s.heading, size=12, font=HEADING_FONT)
         for p in s.paragraphs:
-            para(p)
+            _para(d, p)
         for t in s.tables:
             table(t.columns, t.rows)
-    para("")
-    for sig in doc.signatures:
-        para(f"{sig}：＿＿＿＿＿＿＿＿　　　　日期：＿＿＿＿年＿＿月＿＿日")
+    _para(d)
+    for line in doc.signature_lines():
+        _para(d, line)
     if doc.footer:
         _font(sec.footer.paragraphs[0].add_run(doc.footer), DOCX_BODY, 8)
     out = io.BytesIO()

@@ -60,6 +60,23 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "session.manage": frozenset({"exam_admin"}),
     "session.advance": frozenset({"exam_admin"}),
     "candidate.manage": frozenset({"exam_admin"}),
+    # Candidate lists show ID numbers masked; the full number only to exam administration.
+    "candidate.read": frozenset({"exam_admin", "supervisor", "admin"}),
+    "candidate.identity": frozenset({"exam_admin"}),
+    # The annual plan and its 公告 are public once announced.
+    "plan.read": frozenset({"exam_admin", "supervisor", "custodian", "admin"}),
+    "plan.manage": frozenset({"exam_admin"}),
+    "eligibility.rules": frozenset({"exam_admin", "admin"}),
+    "ticket.issue": frozenset({"exam_admin"}),
+    "attendance.record": frozenset({"exam_admin"}),
+    # Certificates: a numbered blank-form stock and a ledger nobody can edit, only append to.
+    "certificate.read": frozenset({"exam_admin", "supervisor", "admin"}),
+    "certificate.issue": frozenset({"exam_admin"}),
+    "certificate.revoke": frozenset({"exam_admin", "admin"}),
+    # Records retention: purging is irreversible, so the administrator does it; supervisors watch.
+    "retention.read": frozenset({"exam_admin", "supervisor", "admin"}),
+    "retention.purge": frozenset({"admin"}),
+    "report.annual": frozenset({"exam_admin", "supervisor", "admin"}),
     # The personnel registry: examiners, invigilators, chief examiners and supervisors.
     "staff.read": frozenset({"exam_admin", "supervisor", "admin"}),
     "staff.manage": frozenset({"exam_admin", "admin"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy import Boolean, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from examvault.crypto.records import SealedTable, register
@@ -25,6 +25,8 @@ class CustodyEvent(Base):
     actor: Mapped[str] = mapped_column(String(80))
     counterpart: Mapped[str | None] = mapped_column(String(80))
     leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    # Retention: a purged event keeps only its leaf hash in `leaf`, so the tree and checkpoints still verify.
+    purged: Mapped[bool] = mapped_column(Boolean, default=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -33,6 +33,7 @@ USERS = {
     "sup": (["supervisor"], "督导员"),
     "printer": (["printer"], "印刷厂"),
     "kaowu": (["exam_admin"], "考务"),
+    "adm": (["admin"], "系统管理员"),
 }
 
 

@@ -25,7 +25,7 @@ from examvault.crypto.records import open_fields, row_of, seal_fields
 from examvault.db import utcnow
 from examvault.errors import ConflictError, NotFoundError, ValidationError, check_length
 from examvault.quality.models import INCIDENT_TEXT, ChecklistEntry, Finding, Incident
-from examvault.registration.models import Candidate, ExamSession
+from examvault.registration.models import Candidate, ExamSession, Room, Seat
 from examvault.registration.service import STAGES, get_room, get_session
 from examvault.staff.models import Assignment, StaffMember
 from examvault.staff.service import get_staff, staffing_report
@@ -261,14 +261,17 @@ def record_incident(bank: Bank, session_code: str, *, kind: str, description: st
             cand = session.scalars(select(Candidate).where(Candidate.code == candidate, Candidate.session_id == exam.id)).first()
             if cand is None:
                 raise NotFoundError(f"no candidate {candidate!r} in session {session_code}")
-            if target is not None and cand.room_id != target.id:
+            rooms = set(session.scalars(select(Seat.room_id).where(Seat.candidate_id == cand.id)))
+            if target is not None and target.id not in rooms:
                 raise ValidationError(f"candidate {candidate} does not sit in room {room}")
+            if target is None and len(rooms) == 1:
+                target = session.get(Room, rooms.pop())
         reporter = get_staff(session, reported_by) if reported_by else None
         if reporter is not None and not session.scalars(select(Assignment.id).where(
                 Assignment.session_id == exam.id, Assignment.staff_id == reporter.id)).first():  # fmt: skip
             raise ValidationError(f"{reported_by} held no post in session {session_code}; the reporter is the invigilator or examiner on duty")
         iid = uuid.uuid4()
-        session.add(Incident(id=iid, session_id=exam.id, room_id=target.id if target else (cand.room_id if cand else None),
+        session.add(Incident(id=iid, session_id=exam.id, room_id=target.id if target else None,
                              candidate_id=cand.id if cand else None, kind=kind, occurred_at=at or utcnow(),
                              reported_by=reporter.id if reporter else None, recorded_by=actor.username,
                              **seal_fields(keyring, INCIDENT_TEXT, str(iid), 1, {"description": description.strip().encode()})))  # fmt: skip

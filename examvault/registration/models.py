@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, Uuid
@@ -93,8 +92,6 @@ class Candidate(Base):
     occupation: Mapped[str] = mapped_column(String(20), index=True)
     level: Mapped[int] = mapped_column(Integer)
     session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
-    room_id: Mapped[int | None] = mapped_column(ForeignKey("exam_rooms.id"), index=True)
-    seat: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="registered")  # registered | accepted | refused | withdrawn
     plan_year: Mapped[int | None] = mapped_column(ForeignKey("exam_plans.year"), index=True)
     ticket: Mapped[str | None] = mapped_column(String(20), unique=True)  # 准考证号, once seated
@@ -113,6 +110,20 @@ CANDIDATE_PERSONAL = register(SealedTable(
     table=Candidate.__table__,  # type: ignore[arg-type]
     domain="personal", aad_name="candidates", id_column="id", version_column="version", fields=("personal", "photo"),
 ))  # fmt: skip
+
+
+class Seat(Base):
+    """Where a candidate sits one part: a theory-room desk, a skill-test station place, a defence slot."""
+
+    __tablename__ = "seats"
+    __table_args__ = (UniqueConstraint("room_id", "seat"), UniqueConstraint("candidate_id", "part"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("candidates.id"), index=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("exam_rooms.id"), index=True)
+    part: Mapped[str] = mapped_column(String(10))  # theory | skill | defence | review
+    seat: Mapped[int] = mapped_column(Integer)
 
 
 class EligibilityDecision(Base):

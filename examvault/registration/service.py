@@ -22,7 +22,7 @@ from examvault.crypto.records import open_document, seal_document
 from examvault.db import free_codes
 from examvault.errors import ConflictError, NotFoundError, ValidationError, check_length
 from examvault.registration.identity import id_number_problem, mask_id, phone_problem
-from examvault.registration.models import CANDIDATE_PERSONAL, Candidate, ExamSession, Room
+from examvault.registration.models import CANDIDATE_PERSONAL, Candidate, ExamSession, Room, Seat
 from examvault.staff.rules import ROOM_KINDS
 
 STAGES = ("registration_review", "paper_approval", "room_acceptance", "marking", "result_registration", "closed")
@@ -122,7 +122,7 @@ def add_candidates(bank: Bank, session_code: str, rows: list[Mapping[str, str]],
             raise ConflictError(f"candidate {dup[0]}: this ID number is already registered for session {session_code}; nothing was added")
         seated = 0
         if target is not None:
-            seated = session.scalar(select(func.count()).where(Candidate.room_id == target.id)) or 0
+            seated = session.scalar(select(func.max(Seat.seat)).where(Seat.room_id == target.id)) or 0
             if seated + len(rows) > target.capacity:
                 raise ConflictError(f"room {room} seats {target.capacity}; {seated} are placed and {len(rows)} more do not fit")
         taken = set(session.scalars(select(Candidate.code))) | {r["code"] for r in rows if r.get("code")}
@@ -133,11 +133,13 @@ def add_candidates(bank: Bank, session_code: str, rows: list[Mapping[str, str]],
             doc = {"name": row["name"].strip(), "id_number": number, "work_unit": row.get("work_unit", "").strip(),
                    "phone": row.get("phone", "").strip()}  # fmt: skip
             code = row.get("code") or next(codes)
-            cand = Candidate(id=cid, code=code, occupation=exam.occupation, level=exam.level, session_id=exam.id,
-                             room_id=target.id if target else None, seat=seated + n if target else None,
+            cand = Candidate(id=cid, code=code, occupation=exam.occupation, level=exam.level, session_id=exam.id, status="accepted",
+                             parts={target.kind: "新考"} if target else {},
                              **seal_document(keyring, CANDIDATE_PERSONAL, str(cid), 1, "personal", doc))  # fmt: skip
             session.add(cand)
-            out.append({"code": code, "room": room, "seat": cand.seat, "id_number_masked": mask_id(number)})
+            if target is not None:
+                session.add(Seat(candidate_id=cid, session_id=exam.id, room_id=target.id, part=target.kind, seat=seated + n))
+            out.append({"code": code, "room": room, "seat": seated + n if target else None, "id_number_masked": mask_id(number)})
         session.flush()
         audit(session, actor, "candidate.add", "exam_session", session_code, count=len(rows), room=room)
         return out
@@ -148,15 +150,26 @@ def open_candidate(keyring: Keyring, cand: Candidate) -> dict[str, Any]:
 
 
 def candidate_documents(session: Session, keyring: Keyring, exam: ExamSession, room: Room | None = None) -> list[tuple[Candidate, dict[str, Any]]]:
-    q = select(Candidate).where(Candidate.session_id == exam.id)
+    """The session's candidates (or one room's, in seat order), each opened."""
     if room is not None:
-        q = q.where(Candidate.room_id == room.id)
-    return [(c, open_candidate(keyring, c)) for c in session.scalars(q.order_by(Candidate.room_id, Candidate.seat, Candidate.code))]
+        q = select(Candidate).join(Seat, Seat.candidate_id == Candidate.id).where(Seat.room_id == room.id).order_by(Seat.seat)
+    else:
+        q = select(Candidate).where(Candidate.session_id == exam.id).order_by(Candidate.code)
+    return [(c, open_candidate(keyring, c)) for c in session.scalars(q)]
 
 
-def placed_per_room(session: Session, exam: ExamSession) -> dict[int | None, int]:
-    """How many candidates sit in each room (None: placed in the session, not yet in a room)."""
-    q = select(Candidate.room_id, func.count()).where(Candidate.session_id == exam.id).group_by(Candidate.room_id)
+def seated_documents(session: Session, keyring: Keyring, exam: ExamSession) -> list[tuple[int | None, Candidate, dict[str, Any]]]:
+    """(room id, candidate, opened document) per seat — a candidate with a theory desk and a skill station
+    appears in both rooms — and (None, …) for those not seated yet. Each candidate is opened once."""
+    seats: dict[uuid.UUID, list[int]] = {}
+    for cid, room_id in session.execute(select(Seat.candidate_id, Seat.room_id).where(Seat.session_id == exam.id).order_by(Seat.room_id, Seat.seat)):
+        seats.setdefault(cid, []).append(room_id)
+    return [(room_id, c, d) for c, d in candidate_documents(session, keyring, exam) for room_id in seats.get(c.id, [None])]
+
+
+def placed_per_room(session: Session, exam: ExamSession) -> dict[int, int]:
+    """How many candidates sit in each room."""
+    q = select(Seat.room_id, func.count()).where(Seat.session_id == exam.id).group_by(Seat.room_id)
     return dict(session.execute(q).all())  # type: ignore[arg-type]
 
 
@@ -165,7 +178,7 @@ def session_summary(session: Session, exam: ExamSession) -> dict[str, Any]:
     return {
         "code": exam.code, "occupation": exam.occupation, "level": exam.level, "exam_date": exam.exam_date.isoformat(),
         "site": exam.site, "stage": exam.stage, "papers": [p for p in exam.papers.split(",") if p],
-        "candidates": sum(counts.values()),
+        "candidates": session.scalar(select(func.count()).where(Candidate.session_id == exam.id)) or 0,
         "rooms": [{"code": r.code, "kind": r.kind, "capacity": r.capacity, "location": r.location,
                    "candidates": counts.get(r.id, 0)} for r in exam.rooms],
     }  # fmt: skip

@@ -38,8 +38,14 @@ from examvault.errors import (
 )
 from examvault.itembank import domain
 from examvault.registration.identity import id_number_problem, mask_id, phone_problem
-from examvault.registration.models import ExamSession, Room
-from examvault.registration.service import candidate_documents, get_room, get_session, placed_per_room
+from examvault.registration.models import Candidate, ExamSession, Room
+from examvault.registration.service import (
+    candidate_documents,
+    get_room,
+    get_session,
+    placed_per_room,
+    seated_documents,
+)
 from examvault.staff import rules as R
 from examvault.staff.models import (
     STAFF_PERSONAL,
@@ -565,8 +571,13 @@ def _person_facts(keyring: Keyring, person: StaffMember, others: Sequence[Assign
 
 def _candidates(session: Session, keyring: Keyring, exam: ExamSession, room: Room | None = None) -> list[tuple[int | None, R.CandidateFacts]]:
     """(room id, the candidate as the rules see them) for the session's or one room's candidates, each opened once."""
-    return [(c.room_id, R.CandidateFacts(c.code, R.normalise_unit(d.get("work_unit", "")), d.get("id_number", "")))
-            for c, d in candidate_documents(session, keyring, exam, room)]  # fmt: skip
+    if room is not None:
+        return [(room.id, _facts(c, d)) for c, d in candidate_documents(session, keyring, exam, room)]
+    return [(room_id, _facts(c, d)) for room_id, c, d in seated_documents(session, keyring, exam)]
+
+
+def _facts(cand: Candidate, doc: Mapping[str, Any]) -> R.CandidateFacts:
+    return R.CandidateFacts(cand.code, R.normalise_unit(doc.get("work_unit", "")), doc.get("id_number", ""))
 
 
 def _post(exam: ExamSession, duty: str, room: Room | None, candidates: tuple[R.CandidateFacts, ...] = (),
@@ -626,7 +637,7 @@ def assign(bank: Bank, session_code: str, duty: str, staff_codes: Sequence[str],
             already = [p.code for p in people if any(a.staff_id == p.id for a in holding)]
             if already:
                 raise ConflictError(f"{', '.join(already)} already hold(s) this post")
-            post = _post(exam, duty, target, tuple(f for _, f in _candidates(session, keyring, exam, target)))
+            post = _post(exam, duty, target, tuple({f.code: f for _, f in _candidates(session, keyring, exam, target)}.values()))
             rooms = {r.id: r.code for r in exam.rooms}
             refusals: list[R.Refusal] = []
             facts = {}
@@ -686,10 +697,11 @@ def post_conflicts(session: Session, keyring: Keyring, exam: ExamSession, rules:
     by_room: dict[int | None, list[R.CandidateFacts]] = defaultdict(list)
     for room_id, facts in everyone:
         by_room[room_id].append(facts)
+    session_wide = tuple({f.code: f for _, f in everyone}.values())  # a candidate seated for two parts counts once
     out: list[R.Refusal] = []
     for a in posts:
         room = rooms.get(a.room_id) if a.room_id else None
-        post = _post(exam, a.duty, room, tuple(by_room.get(a.room_id, ())) if room else tuple(f for _, f in everyone))
+        post = _post(exam, a.duty, room, tuple(by_room.get(a.room_id, ())) if room else session_wide)
         others = [o for o in posts if o.staff_id == a.staff_id and o.id != a.id]
         out += R.check_person(rules, _person_facts(keyring, a.staff, others, codes), post)
     return out

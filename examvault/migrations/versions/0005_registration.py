@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-27 17:30:41.541020
+Create Date: 2026-11-27 17:33:15.192549
 """
 from alembic import op
 import sqlalchemy as sa
@@ -134,15 +134,42 @@ def upgrade() -> None:
     with op.batch_alter_table('eligibility_decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_eligibility_decisions_candidate_id'), ['candidate_id'], unique=False)
 
+    op.create_table('seats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Uuid(), nullable=False),
+    sa.Column('session_id', sa.Uuid(), nullable=False),
+    sa.Column('room_id', sa.Integer(), nullable=False),
+    sa.Column('part', sa.String(length=10), nullable=False),
+    sa.Column('seat', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], name=op.f('fk_seats_candidate_id_candidates')),
+    sa.ForeignKeyConstraint(['room_id'], ['exam_rooms.id'], name=op.f('fk_seats_room_id_exam_rooms')),
+    sa.ForeignKeyConstraint(['session_id'], ['exam_sessions.id'], name=op.f('fk_seats_session_id_exam_sessions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_seats')),
+    sa.UniqueConstraint('candidate_id', 'part', name=op.f('uq_seats_candidate_id')),
+    sa.UniqueConstraint('room_id', 'seat', name=op.f('uq_seats_room_id'))
+    )
+    with op.batch_alter_table('seats', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_seats_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_seats_room_id'), ['room_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_seats_session_id'), ['session_id'], unique=False)
+    # Placements move from the candidate row to one seat per part (a theory desk and a skill station).
+    op.execute("INSERT INTO seats (candidate_id, session_id, room_id, part, seat) "
+               "SELECT c.id, c.session_id, c.room_id, r.kind, c.seat FROM candidates c JOIN exam_rooms r ON r.id = c.room_id "
+               "WHERE c.room_id IS NOT NULL AND c.seat IS NOT NULL AND c.session_id IS NOT NULL")
+
     with op.batch_alter_table('candidates', schema=None) as batch_op:
         batch_op.add_column(sa.Column('plan_year', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('ticket', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('parts', sa.JSON(), nullable=False, server_default='{}'))
         batch_op.add_column(sa.Column('purged_at', examvault.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('photo', sa.LargeBinary(), nullable=True))
+        batch_op.drop_index(batch_op.f('ix_candidates_room_id'))
         batch_op.create_index(batch_op.f('ix_candidates_plan_year'), ['plan_year'], unique=False)
         batch_op.create_unique_constraint(batch_op.f('uq_candidates_ticket'), ['ticket'])
+        batch_op.drop_constraint(batch_op.f('fk_candidates_room_id_exam_rooms'), type_='foreignkey')
         batch_op.create_foreign_key(batch_op.f('fk_candidates_plan_year_exam_plans'), 'exam_plans', ['plan_year'], ['year'])
+        batch_op.drop_column('seat')
+        batch_op.drop_column('room_id')
 
     with op.batch_alter_table('custody_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('purged', sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -172,15 +199,25 @@ def downgrade() -> None:
         batch_op.drop_column('purged')
 
     with op.batch_alter_table('candidates', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('room_id', sa.INTEGER(), nullable=True))
+        batch_op.add_column(sa.Column('seat', sa.INTEGER(), nullable=True))
         batch_op.drop_constraint(batch_op.f('fk_candidates_plan_year_exam_plans'), type_='foreignkey')
+        batch_op.create_foreign_key(batch_op.f('fk_candidates_room_id_exam_rooms'), 'exam_rooms', ['room_id'], ['id'])
         batch_op.drop_constraint(batch_op.f('uq_candidates_ticket'), type_='unique')
         batch_op.drop_index(batch_op.f('ix_candidates_plan_year'))
+        batch_op.create_index(batch_op.f('ix_candidates_room_id'), ['room_id'], unique=False)
         batch_op.drop_column('photo')
         batch_op.drop_column('purged_at')
         batch_op.drop_column('parts')
         batch_op.drop_column('ticket')
         batch_op.drop_column('plan_year')
 
+    with op.batch_alter_table('seats', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_seats_session_id'))
+        batch_op.drop_index(batch_op.f('ix_seats_room_id'))
+        batch_op.drop_index(batch_op.f('ix_seats_candidate_id'))
+
+    op.drop_table('seats')
     with op.batch_alter_table('eligibility_decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_eligibility_decisions_candidate_id'))
 

@@ -1273,10 +1273,19 @@ def custody_verify(state: State, proof: Path | None, trust: Path | None, seen: P
 
 # Capabilities with command groups of their own; imported last, as they use the helpers above.
 from examvault.quality.cli import quality_group  # noqa: E402
-from examvault.registration.cli import candidate_group, session_group  # noqa: E402
+from examvault.registration.certificate_cli import certificate_group  # noqa: E402
+from examvault.registration.cli import (  # noqa: E402
+    attendance_group,
+    candidate_group,
+    plan_group,
+    session_group,
+    ticket_group,
+)
+from examvault.registration.retention_cli import retention_group  # noqa: E402
 from examvault.staff.cli import staff_group  # noqa: E402
 
-for _group in (session_group, candidate_group, staff_group, quality_group):
+for _group in (plan_group, session_group, candidate_group, ticket_group, attendance_group, certificate_group, retention_group,
+               staff_group, quality_group):  # fmt: skip
     cli.add_command(_group)
 
 

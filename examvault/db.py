@@ -13,10 +13,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, String, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -60,8 +61,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+BEIJING = ZoneInfo("Asia/Shanghai")  # times are stored in UTC and shown, and days counted, in Beijing time
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def beijing_today() -> date:
+    return datetime.now(BEIJING).date()
 
 
 _last_v7 = 0

@@ -270,13 +270,21 @@ def record_incident(bank: Bank, session_code: str, *, kind: str, description: st
         if reporter is not None and not session.scalars(select(Assignment.id).where(
                 Assignment.session_id == exam.id, Assignment.staff_id == reporter.id)).first():  # fmt: skip
             raise ValidationError(f"{reported_by} held no post in session {session_code}; the reporter is the invigilator or examiner on duty")
-        iid = uuid.uuid4()
-        session.add(Incident(id=iid, session_id=exam.id, room_id=target.id if target else None,
-                             candidate_id=cand.id if cand else None, kind=kind, occurred_at=at or utcnow(),
-                             reported_by=reporter.id if reporter else None, recorded_by=actor.username,
-                             **seal_fields(keyring, INCIDENT_TEXT, str(iid), 1, {"description": description.strip().encode()})))  # fmt: skip
+        iid = add_incident(session, keyring, actor.username, exam, kind=kind, description=description, room=target, candidate=cand,
+                           reported_by=reporter.id if reporter else None, at=at)  # fmt: skip
         audit(session, actor, "quality.incident", "exam_session", session_code, kind=kind, room=room, candidate=candidate)
         return {"id": str(iid), "session": session_code, "kind": kind, "room": room, "candidate": candidate}
+
+
+def add_incident(session: Session, keyring: Keyring, actor: str, exam: ExamSession, *, kind: str, description: str,
+                 room: Room | None, candidate: Candidate | None, reported_by: uuid.UUID | None = None,
+                 at: datetime | None = None) -> uuid.UUID:  # fmt: skip
+    """Write one sealed incident in the caller's transaction (the door check files identity mismatches here)."""
+    iid = uuid.uuid4()
+    session.add(Incident(id=iid, session_id=exam.id, room_id=room.id if room else None, candidate_id=candidate.id if candidate else None,
+                         kind=kind, occurred_at=at or utcnow(), reported_by=reported_by, recorded_by=actor,
+                         **seal_fields(keyring, INCIDENT_TEXT, str(iid), 1, {"description": description.strip().encode()})))  # fmt: skip
+    return iid
 
 
 def incidents(session: Session, exam: ExamSession, keyring: Keyring) -> list[dict[str, Any]]:

@@ -12,9 +12,10 @@ from datetime import date
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 # Province-level codes (GB/T 2260): the first two digits of a region code.
-_PROVINCES = frozenset(
+PROVINCES = frozenset(
     ["11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82"]
 )
+_PROVINCES = PROVINCES  # the certificate-number validator's older name
 _MOBILE = re.compile(r"1[3-9]\d{9}\Z")
 _LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}\Z")
 
@@ -29,7 +30,7 @@ def id_number_problem(text: str, *, today: date | None = None) -> str | None:
     s = text.strip().upper()
     if not re.fullmatch(r"[0-9]{17}[0-9X]", s):  # ASCII only: \d would take any script's digits
         return "a resident ID number has 17 digits and a final digit or X"
-    if s[:2] not in _PROVINCES or s[2:6] == "0000":
+    if s[:2] not in PROVINCES or s[2:6] == "0000":
         return "its first six digits are not a region code of the right shape"
     try:
         born = date(int(s[6:10]), int(s[10:12]), int(s[12:14]))

@@ -7,6 +7,7 @@ level and date, its rooms and stations, and who sits where.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -18,11 +19,11 @@ from sqlalchemy.orm import Session
 from examvault.accounts.service import audit
 from examvault.bank import Bank
 from examvault.crypto.keyring import Keyring
-from examvault.crypto.records import open_document, seal_document
+from examvault.crypto.records import open_document, open_fields, row_of, seal_document
 from examvault.db import free_codes
 from examvault.errors import ConflictError, NotFoundError, ValidationError, check_length
 from examvault.registration.identity import id_number_problem, mask_id, phone_problem
-from examvault.registration.models import CANDIDATE_PERSONAL, Candidate, ExamSession, Room, Seat
+from examvault.registration.models import CANDIDATE_PERSONAL, Candidate, ExamPlan, ExamSession, Room, Seat
 from examvault.staff.rules import ROOM_KINDS
 
 STAGES = ("registration_review", "paper_approval", "room_acceptance", "marking", "result_registration", "closed")
@@ -45,9 +46,28 @@ def get_room(session: Session, exam: ExamSession, code: str) -> Room:
     return room
 
 
+PART_ROOMS = {"theory": "theory", "skill": "skill", "defence": "defence", "review": "defence"}  # the room kind a part sits in
+
+
+def parse_times(part: str, text: str) -> tuple[str, str]:
+    """`09:00-10:30` → ("09:00", "10:30")."""
+    m = re.fullmatch(r"\s*([0-2]?\d):([0-5]\d)\s*[-–~至]\s*([0-2]?\d):([0-5]\d)\s*", text)
+    if not m or int(m[1]) > 23 or int(m[3]) > 23 or (int(m[1]), int(m[2])) >= (int(m[3]), int(m[4])):
+        raise ValidationError(f"--{part} {text!r}: give the start and end as HH:MM-HH:MM, the end after the start")
+    return f"{int(m[1]):02d}:{m[2]}", f"{int(m[3]):02d}:{m[4]}"
+
+
 def create_session(
-    bank: Bank, code: str, *, occupation: str, level: int, exam_date: date, site: str = "", papers: Iterable[str] = ()
+    bank: Bank, code: str, *, occupation: str, level: int, exam_date: date, site: str = "", papers: Iterable[str] = (),
+    plan_year: int | None = None, site_code: str = "", times: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """A sitting. With a plan year it draws on that plan's registrations: the occupation and level must
+    be offered, the site is one of the plan's (by its 6-digit code), and it gets the next serial of the
+    year, which ticket numbers carry. `times` gives each part's HH:MM-HH:MM on the exam date."""
+    parts = [{"part": p, "start": a, "end": b} for p, (a, b) in ((p, parse_times(p, t)) for p, t in (times or {}).items())]
+    unknown = [p["part"] for p in parts if p["part"] not in PART_ROOMS]
+    if unknown:
+        raise ValidationError(f"part {unknown[0]!r} is not one of {', '.join(PART_ROOMS)}")
     if not code or len(code) > 40:
         raise ValidationError("a session code must have 1 to 40 characters")
     check_length(occupation, 20, "--occupation")
@@ -59,8 +79,25 @@ def create_session(
         actor = bank.actor(session, "session.manage")
         if session.scalars(select(ExamSession.id).where(ExamSession.code == code)).first():
             raise ConflictError(f"exam session {code!r} already exists")
+        serial = None
+        if plan_year is not None:
+            from examvault.registration.plan import get_plan
+
+            get_plan(session, plan_year)
+            plan = session.get(ExamPlan, plan_year, with_for_update=True).body  # serials are taken one session at a time
+            offered = {o["code"]: o["levels"] for o in plan["occupations"]}
+            if level not in offered.get(occupation, []):
+                raise ValidationError(f"the {plan_year} plan does not offer {occupation} level {level}")
+            sites = {s["code"]: s for s in plan["sites"]}
+            if site_code not in sites:
+                raise ValidationError(f"--site-code {site_code!r} is not one of the {plan_year} plan's sites ({', '.join(sites)})")
+            site = site or sites[site_code]["name"]
+            serial = 1 + (session.scalar(select(func.max(ExamSession.serial)).where(ExamSession.plan_year == plan_year)) or 0)
+            if serial > 999:
+                raise ConflictError(f"the {plan_year} plan has 999 sessions; ticket numbers hold three digits for the session")
         exam = ExamSession(code=code, occupation=occupation, level=level, exam_date=exam_date, site=site,
-                           papers=",".join(papers), created_by=actor.username)  # fmt: skip
+                           papers=",".join(papers), created_by=actor.username, plan_year=plan_year, site_code=site_code,
+                           serial=serial, parts=parts)  # fmt: skip
         session.add(exam)
         session.flush()
         audit(session, actor, "session.create", "exam_session", code, occupation=occupation, level=level,
@@ -145,8 +182,20 @@ def add_candidates(bank: Bank, session_code: str, rows: list[Mapping[str, str]],
         return out
 
 
+PURGED = "（已按保存期限销毁）"
+
+
 def open_candidate(keyring: Keyring, cand: Candidate) -> dict[str, Any]:
+    """The sealed personal document; after a retention purge, a placeholder that says so."""
+    if cand.purged_at is not None:
+        return {"name": PURGED, "id_number": "", "work_unit": "", "phone": "", "gender": "", "purged": True}
     return open_document(keyring, CANDIDATE_PERSONAL, cand, "personal")
+
+
+def candidate_photo(keyring: Keyring, cand: Candidate) -> bytes | None:
+    if cand.photo is None or cand.purged_at is not None:
+        return None
+    return open_fields(keyring, CANDIDATE_PERSONAL, row_of(CANDIDATE_PERSONAL, cand), ("photo",))["photo"]
 
 
 def candidate_documents(session: Session, keyring: Keyring, exam: ExamSession, room: Room | None = None) -> list[tuple[Candidate, dict[str, Any]]]:
@@ -178,6 +227,7 @@ def session_summary(session: Session, exam: ExamSession) -> dict[str, Any]:
     return {
         "code": exam.code, "occupation": exam.occupation, "level": exam.level, "exam_date": exam.exam_date.isoformat(),
         "site": exam.site, "stage": exam.stage, "papers": [p for p in exam.papers.split(",") if p],
+        "plan": exam.plan_year, "site_code": exam.site_code, "serial": exam.serial, "parts": exam.parts,
         "candidates": session.scalar(select(func.count()).where(Candidate.session_id == exam.id)) or 0,
         "rooms": [{"code": r.code, "kind": r.kind, "capacity": r.capacity, "location": r.location,
                    "candidates": counts.get(r.id, 0)} for r in exam.rooms],

@@ -59,8 +59,8 @@ class ExamSession(Base):
     stage: Mapped[str] = mapped_column(String(30), default="registration_review")
     plan_year: Mapped[int | None] = mapped_column(ForeignKey("exam_plans.year"), index=True)
     site_code: Mapped[str] = mapped_column(String(6), default="")  # the plan's 6-digit site code
-    serial: Mapped[int | None] = mapped_column(Integer)  # the session's number within its year: part of ticket numbers
-    # [{"part": "theory", "start": "2026-12-12T09:00", "end": "2026-12-12T10:30"}, …] in Beijing time
+    serial: Mapped[int | None] = mapped_column(Integer)  # the session's number within its plan year: part of ticket numbers
+    # [{"part": "theory", "start": "09:00", "end": "10:30"}, …]: each part on the exam date, Beijing time
     parts: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -874,6 +874,18 @@ def _trusted(path: Path | None) -> Any:
     return VerifyKey.load(path)
 
 
+def _token_text(token: str) -> str:
+    """A QR token given as TOKEN or @FILE holding it (tokens are long to paste)."""
+    from examvault.errors import ValidationError
+
+    if not token.startswith("@"):
+        return token
+    try:
+        return Path(token[1:]).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{token[1:]}: cannot read the token ({type(exc).__name__})") from None
+
+
 def _when(text: str, option: str) -> Any:
     """A time as the user gives it: ISO 8601; without a zone it is Beijing time (Asia/Shanghai)."""
     from datetime import datetime
@@ -1278,6 +1290,7 @@ from examvault.registration.cli import (  # noqa: E402
     attendance_group,
     candidate_group,
     plan_group,
+    report_group,
     session_group,
     ticket_group,
 )
@@ -1285,7 +1298,7 @@ from examvault.registration.retention_cli import retention_group  # noqa: E402
 from examvault.staff.cli import staff_group  # noqa: E402
 
 for _group in (plan_group, session_group, candidate_group, ticket_group, attendance_group, certificate_group, retention_group,
-               staff_group, quality_group):  # fmt: skip
+               report_group, staff_group, quality_group):  # fmt: skip
     cli.add_command(_group)
 
 

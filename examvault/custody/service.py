@@ -296,10 +296,14 @@ def checkpoint(bank: Bank) -> str:
 
 
 def list_events(bank: Bank, *, paper: str | None = None, package: str | None = None, type_: str | None = None,
-                limit: int = 500) -> list[dict[str, Any]]:  # fmt: skip
+                limit: int = 500, include_purged: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+    """The events, oldest first. An event purged under retention keeps only its leaf hash: it is left out,
+    or with `include_purged` shown as {"seq": n, "purged": true}."""
     with bank.transaction() as session:
         bank.actor(session, "custody.read")
         q = select(CustodyEvent).order_by(CustodyEvent.seq)
+        if not include_purged:
+            q = q.where(CustodyEvent.purged.is_(False))
         if paper:
             q = q.where(CustodyEvent.paper == paper)
         if package:
@@ -309,7 +313,7 @@ def list_events(bank: Bank, *, paper: str | None = None, package: str | None = N
                 raise ValidationError(f"--package {package!r} is not a package id (a UUID, as `package list` shows)") from None
         if type_:
             q = q.where(CustodyEvent.type == type_)
-        return [json.loads(e.leaf) for e in session.scalars(q.limit(limit))]
+        return [{"seq": e.seq, "purged": True} if e.purged else json.loads(e.leaf) for e in session.scalars(q.limit(limit))]
 
 
 def _latest_checkpoint(session: Session, size: int | None = None) -> CustodyCheckpoint:
@@ -340,9 +344,16 @@ def inclusion_proofs(bank: Bank, seqs: list[int]) -> list[dict[str, Any]]:
                 raise NotFoundError(f"no custody event {unknown[0]}")
             raise ConflictError(f"event {newer[0]} is newer than the latest checkpoint ({cp.size} events); run `examvault custody checkpoint`")
         leaves: dict[int, bytes] = {}
+        purged: list[int] = []
         for i in range(0, len(seqs), 500):
-            rows = session.execute(select(CustodyEvent.seq, CustodyEvent.leaf).where(CustodyEvent.seq.in_(seqs[i : i + 500])))
-            leaves.update((seq, leaf) for seq, leaf in rows)
+            rows = session.execute(select(CustodyEvent.seq, CustodyEvent.leaf, CustodyEvent.purged).where(CustodyEvent.seq.in_(seqs[i : i + 500])))
+            for seq, leaf, gone in rows:
+                leaves[seq] = leaf
+                if gone:
+                    purged.append(seq)
+        if purged:
+            raise NotFoundError(f"custody event {min(purged)} was purged under retention: only its leaf hash is kept, so it has no "
+                                "inclusion proof any more (the log and its checkpoints still verify)")  # fmt: skip
         paths = _prefetched(session, lambda node: [merkle.inclusion_path(node, s, cp.size) for s in seqs])
         return [inclusion_doc(leaves[s], s, cp.size, path, cp.note) for s, path in zip(seqs, paths, strict=True)]
 
@@ -374,9 +385,17 @@ def verify_log(bank: Bank, *, seen_checkpoint: str | None = None, trusted: Verif
         tree = merkle.MemoryTree()
         count = 0
         party_keys = {p.name: VerifyKey.parse(p.verify_key) for p in session.scalars(select(Party))} | {trusted.name: trusted}
-        for seq, leaf in session.execute(select(CustodyEvent.seq, CustodyEvent.leaf).order_by(CustodyEvent.seq)):
+        last_purged: int | None = None
+        for seq, leaf, purged in session.execute(select(CustodyEvent.seq, CustodyEvent.leaf, CustodyEvent.purged).order_by(CustodyEvent.seq)):
             if seq != count:
                 raise IntegrityError(f"custody event {count} is missing (the log jumps to {seq}): an event was deleted")
+            if purged:  # retention kept only the leaf hash: the tree nodes and signed checkpoints vouch for it
+                if len(leaf) != 32:
+                    raise IntegrityError(f"custody event {seq} is marked purged but holds {len(leaf)} bytes, not a 32-byte leaf hash: it was edited")
+                tree.append_hash(bytes(leaf))
+                last_purged = seq
+                count += 1
+                continue
             try:
                 event = json.loads(leaf)
             except ValueError:
@@ -403,6 +422,10 @@ def verify_log(bank: Bank, *, seen_checkpoint: str | None = None, trusted: Verif
                 raise IntegrityError(f"stored checkpoint {cp.size} holds the note of another tree: checkpoints were swapped")
         seen = _check_checkpoint(seen_checkpoint, trusted, tree, size, "the checkpoint given").size if seen_checkpoint else None
         latest = checkpoints[-1].size if checkpoints else 0
+        if last_purged is not None and last_purged >= latest:
+            # A purge only touches events under a signed checkpoint: past it, a bare hash is vouched for by nobody.
+            raise IntegrityError(f"custody event {last_purged} is marked purged but no signed checkpoint covers it (the latest covers "
+                                 f"{latest} events): it was edited")  # fmt: skip
         return {"events": size, "checkpoints": len(checkpoints), "latest_checkpoint": latest, "not_yet_checkpointed": size - latest,
                 "root": merkle.root(tree.node, size).hex(), "seen_checkpoint": seen, "verified": True}  # fmt: skip
 

@@ -189,6 +189,9 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     from examvault.demo.staff_stage import run_staff_stage
 
     step, sitting = run_staff_stage(bank, directory, console, step, papers, OCCUPATION)
+    from examvault.demo.registration_stage import run_registration_stage
+
+    step, next_sitting, next_day = run_registration_stage(bank, directory, console, step, OCCUPATION)
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):
@@ -213,7 +216,10 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
         "examvault custody verify receipt-proof.json --trust ../institution.vkey\n"
         f"cd .. && export EXAMVAULT_USER=kaowu && examvault staff list && examvault staff staffing {sitting}\n"
         f"EXAMVAULT_USER=supervisor examvault quality checklist {sitting} && examvault quality incidents {sitting}\n"
-        "examvault staff verify-badge @sitting/badge-KP001.txt --trust institution.vkey --revocations sitting/revocations.json",
+        "examvault staff verify-badge @sitting/badge-KP001.txt --trust institution.vkey --revocations sitting/revocations.json\n"
+        f"examvault candidate list --session {next_sitting} && examvault attendance show {next_sitting}\n"
+        "examvault ticket verify @$(ls registration/ticket-*.txt) --trust institution.vkey --on "
+        f"{next_day.isoformat()}",
         markup=False,
     )
     return {"directory": str(directory), "items": len(items), "bank_id": info["bank_id"]}

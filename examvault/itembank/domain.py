@@ -18,6 +18,7 @@ _LEVEL_ALIASES = {
     **{f"{k}级": k for k in LEVEL_NAMES},
     "五级": 5, "初级": 5, "初级工": 5, "四级": 4, "中级": 4, "中级工": 4, "三级": 3, "高级": 3, "高级工": 3,
     "二级": 2, "技师": 2, "一级": 1, "高级技师": 1,
+    **{name: k for k, name in LEVEL_NAMES.items()},  # "三级/高级工", as documents print it
 }  # fmt: skip
 
 OBJECTIVE_TYPES = ("判断", "单选", "多选", "填空")

@@ -381,12 +381,12 @@ def ticket_print(state: State, session_code: str, out: Path | None, split: Path 
 @click.option("--session", "session_code")
 @click.option("--json", "as_json", is_flag=True)
 def ticket_verify(token: str, trust: Path | None, on: str | None, session_code: str | None, as_json: bool) -> None:
-    """Verify a ticket's QR token offline (no bank needed): signature, kind, day and session."""
-    from examvault.cli import _trusted
+    """Verify a ticket's QR token (TOKEN, or @FILE holding it) offline, with no bank: signature, kind, day and session."""
+    from examvault.cli import _token_text, _trusted
     from examvault.db import beijing_today
     from examvault.registration.tickets import verify_ticket
 
-    r = verify_ticket(token, _trusted(trust), on=_date(on, "--on") if on else beijing_today(), session_code=session_code)
+    r = verify_ticket(_token_text(token), _trusted(trust), on=_date(on, "--on") if on else beijing_today(), session_code=session_code)
     if as_json:
         return emit_json(r)
     err.print(f"valid ticket {r['ticket']}: {r['name']} ({r['id_masked']}), session {r['session']} on {r['valid_on']}", markup=False)
@@ -411,11 +411,11 @@ def attendance_group() -> None:
 @pass_state
 def attendance_record(state: State, session_code: str, ticket: str, part: str, at: str | None, identity: str, absent: bool, note: str,
                       as_json: bool) -> None:  # fmt: skip
-    """Record one candidate (TICKET: the number, or the scanned QR token)."""
-    from examvault.cli import _when
+    """Record one candidate (TICKET: the number, the scanned QR token, or @FILE holding it)."""
+    from examvault.cli import _token_text, _when
     from examvault.registration.attendance import record
 
-    r = record(state.bank, session_code, ticket, part, at=_when(at, "--at") if at else None, identity=identity, absent=absent, note=note)
+    r = record(state.bank, session_code, _token_text(ticket), part, at=_when(at, "--at") if at else None, identity=identity, absent=absent, note=note)
     if as_json:
         return emit_json(r)
     err.print(f"{r['ticket']} {r['part']} room {r['room']} seat {r['seat']}: {r['status']} — {r['message']}")
@@ -446,3 +446,26 @@ def attendance_show(state: State, session_code: str, part: str | None, as_json: 
         return emit_json(r)
     table(["part", "room", "seated", "present", "late", "refused", "absent", "unrecorded"],
           [[x["part"], x["room"], x["seated"], x["present"], x["late"], x["refused"], x["absent"], x["unrecorded"]] for x in r["rooms"]])  # fmt: skip
+
+
+@click.group("report")
+def report_group() -> None:
+    """Reports filed with the authorities."""
+
+
+@report_group.command("annual")
+@click.argument("year", type=int)
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def report_annual(state: State, year: int, out_dir: Path, as_json: bool) -> None:
+    """The year's statistics (due by the end of January): report PDF/DOCX, table xlsx, next year's plan skeleton."""
+    from examvault.registration.annual import write_annual_report
+
+    r = write_annual_report(state.bank, year, out_dir)
+    if as_json:
+        return emit_json(r)
+    t = r["totals"]
+    err.print(f"{year}: {t['registered']} registered, {t['sat']} sat, {t['passed']} passed, {t['certificates']} certificates")
+    for f in r["files"].values():
+        err.print(f"→ {f}")

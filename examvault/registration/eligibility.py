@@ -226,7 +226,7 @@ def decide(rules: Rules, facts: Facts, employer: Mapping[int, Sequence[Branch]] 
     listing every branch's first failed condition."""
     related = rules.related.get(facts.occupation, frozenset()) | {facts.occupation}
     evidence = facts.evidence()
-    failures = []
+    failures: list[tuple[str, str]] = []
     candidates = [(f"{facts.occupation}/{facts.level}: {b.id}", b) for b in rules.branches(facts.occupation, facts.level)]
     candidates += [(f"plan {plan_year}: {b.id}", b) for b in (employer or {}).get(facts.level, ())]
     if not candidates:
@@ -235,5 +235,9 @@ def decide(rules: Rules, facts: Facts, employer: Mapping[int, Sequence[Branch]] 
         failed = next((f for k, v in branch.conditions if (f := _check(k, v, facts, related))), None)
         if failed is None:
             return Decision(True, rule, branch.text, evidence)
-        failures.append(f"{rule.split(': ')[1]}）{failed}")
-    return Decision(False, f"{facts.occupation}/{facts.level}: none", "不符合申报条件：" + "；".join(failures), evidence)
+        failures.append((rule.split(": ")[1], failed))
+    grouped: dict[str, list[str]] = {}
+    for branch_id, failed in failures:  # branches failing for one reason are named together: "a/b/c）…"
+        grouped.setdefault(failed, []).append(branch_id)
+    text = "；".join(f"{'/'.join(ids)}）{failed}" for failed, ids in grouped.items())
+    return Decision(False, f"{facts.occupation}/{facts.level}: none", "不符合申报条件：" + text, evidence)

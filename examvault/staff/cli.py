@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from examvault.cli import State, _trusted, _write_json, emit_json, err, pass_state, table
+from examvault.cli import State, _token_text, _trusted, _write_json, emit_json, err, pass_state, table
 from examvault.registration.cli import _date
 
 
@@ -293,11 +293,7 @@ def staff_verify_badge(state: State, token: str, trust: Path | None, revocations
     from examvault.errors import ValidationError
     from examvault.staff.badges import check_badge, verify_badge
 
-    if token.startswith("@"):
-        try:
-            token = Path(token[1:]).read_text("utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"{token[1:]}: cannot read the token ({type(exc).__name__})") from None
+    token = _token_text(token)
     day = _date(on, "--on") if on else None
     if online:
         r = check_badge(state.bank, token, on=day, session_code=expect_session, room=expect_room)

@@ -90,7 +90,8 @@ def parse_plan(doc: Any, what: str, rules: E.Rules) -> dict[str, Any]:
         fees = {}
         for key, fee in (o.get("fees") or {}).items():
             try:
-                fees[str(domain.level(str(key)))] = float(fee)
+                amount = float(fee)
+                fees[str(domain.level(str(key)))] = int(amount) if amount.is_integer() else amount
             except (TypeError, ValueError):
                 raise ValidationError(f"{where}: fee {key!r}: {fee!r} is not a level and an amount in yuan") from None
         missing = [lv for lv in levels if str(lv) not in fees]

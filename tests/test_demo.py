@@ -45,3 +45,22 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 
     report = "".join(p.extract_text() for p in PdfReader(sitting / "督导报告.pdf").pages)
     assert "职业技能等级认定质量督导报告" in report and "已整改" in report and "avoid.work_unit" in report
+
+    # issue 7: the next sitting is registered from the plan, seated and ticketed; the door is checked
+    reg = demo / "registration"
+    assert "refused whole:" in text and "the check digit is wrong" in text
+    assert "34 registered with photos (personal data sealed), 31 accepted, 3 refused" in text
+    assert "colleagues side by side: 0" in text and "signature valid" in text
+    assert "1 late (≤ 30 min, admitted), 2 refused" in text
+    tickets = PdfReader(reg / "准考证-全部.pdf")
+    assert len(tickets.pages) == 2 * 31 and len(list((reg / "准考证").glob("准考证-*.pdf"))) == 31
+    assert "考生注意事项" in tickets.pages[1].extract_text()
+    chart = "".join(p.extract_text() for p in PdfReader(reg / "考场座位表.pdf").pages)
+    assert "考场座位表" in chart and "讲" in chart
+    notice = "".join(p.extract_text() for p in PdfReader(next(reg.glob("*理论考场准备通知单.pdf"))).pages)
+    assert "理论考场准备通知单" in notice
+    from openpyxl import load_workbook
+
+    table = [r for r in load_workbook(next((reg / "annual").glob("*.xlsx"))).active.iter_rows(values_only=True)]
+    total = next(r for r in table if r[0] == "合计")
+    assert total[3:6] == (34, 31, 3)  # registered, accepted, refused

@@ -8,6 +8,8 @@ The rule file format is described in `data/eligibility.yaml` and docs/registrati
 
 from __future__ import annotations
 
+import calendar
+import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,7 +196,18 @@ def employer_branches(rules: Rules, raw: Any, where: str) -> dict[int, tuple[Bra
 
 
 def _years_between(start: date, end: date) -> float:
-    return round((end - start).days / 365.25, 2)
+    """Whole years by the calendar (an anniversary is a full year) plus the part of the current year,
+    rounded down to 0.01: a day short of the fifth anniversary is 4.99 years, never 5."""
+    full = end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+    if full < 0:
+        return 0.0
+    last = _anniversary(start, start.year + full)
+    span = (_anniversary(start, start.year + full + 1) - last).days
+    return math.floor(round((full + (end - last).days / span) * 100, 6)) / 100  # round first: 2.29 * 100 is 228.999…
+
+
+def _anniversary(start: date, year: int) -> date:
+    return date(year, 2, 28) if (start.month, start.day) == (2, 29) and not calendar.isleap(year) else start.replace(year=year)
 
 
 def _check(kind: str, value: Any, facts: Facts, related: frozenset[str]) -> str | None:

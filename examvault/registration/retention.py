@@ -39,12 +39,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from examvault.accounts.models import AuditEvent
 from examvault.accounts.service import audit
 from examvault.bank import Bank
+from examvault.crypto.keyring import Keyring
+from examvault.crypto.records import seal_fields
 from examvault.crypto.signing import canonical_json
 from examvault.custody import merkle
 from examvault.custody.models import CustodyCheckpoint, CustodyEvent, CustodyHead, CustodyNode
@@ -52,6 +54,7 @@ from examvault.db import bulk_insert, utcnow
 from examvault.errors import IntegrityError, ValidationError
 from examvault.quality.models import ChecklistEntry, Finding, Incident
 from examvault.registration.models import (
+    CANDIDATE_PERSONAL,
     Attendance,
     Candidate,
     Certificate,
@@ -135,6 +138,7 @@ class PurgeContext:
     policy: Policy | None = None
     tombstones: list[dict[str, Any]] = field(default_factory=list)
     purged: int = 0  # records purged for the current kind
+    keyring: Callable[[], Keyring] = field(default=lambda: _no_keyring())  # unlocked on first use
 
     def tombstone(self, record: str, retain_until: date, digest: str, *, count: int = 1) -> None:
         """Record what is purged; `count` records when one tombstone covers a range."""
@@ -144,6 +148,10 @@ class PurgeContext:
             "kind": self.policy.kind, "record": record[:80], "category": self.policy.category, "retain_until": retain_until,
             "digest": digest, "purged_by": self.actor, "purged_at": self.now,
         })  # fmt: skip
+
+
+def _no_keyring() -> Keyring:
+    raise AssertionError("no keyring given to this purge")
 
 
 @dataclass(frozen=True)
@@ -162,14 +170,6 @@ class Policy:
 def is_purged(cand: Candidate) -> bool:
     """Whether retention erased this candidate's personal document and photo: there is nothing to open."""
     return cand.purged_at is not None
-
-
-PURGED_NAME = "（已按保存期限清除）"
-
-
-def purged_document() -> dict[str, Any]:
-    """What `open_candidate` can give for a purged candidate instead of opening an empty ciphertext."""
-    return {"name": PURGED_NAME, "id_number": "", "work_unit": "", "phone": "", "purged": True}
 
 
 # ---------------------------------------------------------------- digests
@@ -251,23 +251,36 @@ def _candidate_census(session: Session, as_of: date) -> Census:
 
 
 def _candidate_purge(ctx: PurgeContext, batch: list[Due]) -> None:
-    """Erase the sealed personal document and photo; the version moves on, as on every change of a sealed row."""
+    """Erase the sealed personal document and photo. What stays is a sealed empty record under a fresh data key and
+    today's primary key, at the next version: key rotation, rewrap and `keys set-min` go on treating the row like any
+    other, and nothing of the old data key or ciphertext is left in it."""
+    keyring = ctx.keyring()
     ids = [d.key for d in batch]
-    erased = {cid: erased_digest(personal, photo) for cid, personal, photo in ctx.session.execute(
-        select(Candidate.id, Candidate.personal, Candidate.photo).where(Candidate.id.in_(ids)))}  # fmt: skip
-    done = ctx.session.execute(
-        update(Candidate)
-        .where(Candidate.id.in_(ids), Candidate.purged_at.is_(None))
-        .values(personal=b"", photo=None, purged_at=ctx.now, version=Candidate.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    changed: int = done.rowcount  # type: ignore[attr-defined]
-    if changed != len(ids):
+    rows = {cid: (version, erased_digest(personal, photo)) for cid, version, personal, photo in ctx.session.execute(
+        select(Candidate.id, Candidate.version, Candidate.personal, Candidate.photo)
+        .where(Candidate.id.in_(ids), Candidate.purged_at.is_(None)))}  # fmt: skip
+    if len(rows) != len(ids):
         raise IntegrityError(
-            f"candidates changed while they were being purged ({changed} of {len(ids)}); nothing was purged"
+            f"candidates changed while they were being purged ({len(rows)} of {len(ids)}); nothing was purged"
         )
+    params = []
     for d in batch:
-        ctx.tombstone(d.record, d.retain_until, erased[d.key])
+        version, digest = rows[d.key]
+        sealed = seal_fields(
+            keyring, CANDIDATE_PERSONAL, str(d.key), version + 1, {"personal": b"", "photo": None}
+        )
+        params.append({"b_id": d.key, "b_version": version, "new_version": version + 1, **sealed})
+        ctx.tombstone(d.record, d.retain_until, digest)
+    t = Candidate.__table__
+    done = ctx.session.execute(
+        t.update()
+        .where(t.c.id == bindparam("b_id"), t.c.version == bindparam("b_version"))
+        .values(version=bindparam("new_version"), key_version=bindparam("key_version"), dek=bindparam("dek"),
+                personal=bindparam("personal"), photo=None, purged_at=ctx.now),
+        params,
+    )  # fmt: skip
+    if done.context.dialect.supports_sane_multi_rowcount and done.rowcount != len(params):  # type: ignore[attr-defined]
+        raise IntegrityError("candidates changed while they were being purged; nothing was purged")
 
 
 # ---------------------------------------------------------------- rows deleted outright
@@ -577,6 +590,12 @@ def _choose(kinds: Sequence[str] | None, *, purging: bool) -> list[str]:
     return [k for k in POLICIES if k in kinds]  # the table's order: the audit log goes last
 
 
+def _pinned(bank: Bank, session: Session) -> Keyring:
+    keyring = bank.keyring(session)
+    keyring.pin(session, "personal")  # idempotent; a concurrent `keys set-min` waits for this purge
+    return keyring
+
+
 def purge(bank: Bank, *, kinds: Sequence[str] | None = None) -> dict[str, Any]:
     """Purge everything due as of today, in one transaction: per kind the erasures and their tombstones (the
     audit log's tombstone before its delete), then one `retention.purge` audit event, too new to be due.
@@ -588,7 +607,7 @@ def purge(bank: Bank, *, kinds: Sequence[str] | None = None) -> dict[str, Any]:
         user = bank.actor(session, "retention.purge")
         # Purges rewrite custody leaves and write tombstones from what they read: two at once wait for each other.
         session.get(CustodyHead, 1, with_for_update=True)
-        ctx = PurgeContext(session, user.username, utcnow())
+        ctx = PurgeContext(session, user.username, utcnow(), keyring=lambda: _pinned(bank, session))
         counts: dict[str, int] = {}
         for kind in chosen:
             policy = POLICIES[kind]

@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 from examvault.accounts.models import AuditEvent
 from examvault.bank import Bank
 from examvault.cli import cli, main
+from examvault.crypto.records import open_fields, row_of
+from examvault.crypto.service import rewrap_domain, rotate, set_minimum
 from examvault.crypto.signing import VerifyKey, canonical_json
 from examvault.custody import merkle
 from examvault.custody import service as custody
@@ -41,6 +43,7 @@ from examvault.errors import IntegrityError, NotFoundError, PermissionDenied, Va
 from examvault.quality.models import ChecklistEntry, Finding, Incident
 from examvault.registration import retention
 from examvault.registration.models import (
+    CANDIDATE_PERSONAL,
     Attendance,
     Candidate,
     CertificateEvent,
@@ -350,16 +353,26 @@ def test_purge_erases_only_what_is_due_and_leaves_tombstones(world: World) -> No
         before["audit_events"], world.due["audit_event"]
     )
 
-    # Candidates: sealed bytes gone, statistics kept; the others still open.
+    # Candidates: sealed bytes gone (an empty record sealed afresh at the next version), statistics kept.
     with world.adm.transaction() as s:
+        kr = world.adm.keyring(s)
         for cid in world.due["candidate"]:
             c = s.get(Candidate, cid)
             assert c is not None and is_purged(c)
-            assert (bytes(c.personal), c.photo, c.version) == (b"", None, cands[cid]["version"] + 1)
+            assert open_candidate(kr, c)["purged"] is True  # a placeholder, not a decryption error
+            assert (c.photo, c.version, c.key_version) == (
+                None,
+                cands[cid]["version"] + 1,
+                kr.primary["personal"],
+            )
+            assert len(c.personal) < 40 and bytes(c.dek) != bytes(cands[cid]["dek"])
+            assert open_fields(kr, CANDIDATE_PERSONAL, row_of(CANDIDATE_PERSONAL, c)) == {
+                "personal": b"",
+                "photo": None,
+            }
             assert (c.code, c.occupation, c.level, c.status, c.ticket) == tuple(
                 cands[cid][k] for k in ("code", "occupation", "level", "status", "ticket")
             )
-        kr = world.adm.keyring(s)
         for cid in world.not_due["candidate"]:
             c = s.get(Candidate, cid)
             assert c is not None and not is_purged(c) and open_candidate(kr, c)["name"].startswith("考生")
@@ -470,14 +483,38 @@ def test_many_candidates_are_purged_in_batches(world: World) -> None:
     elapsed = clock.perf_counter() - started
     assert r["purged"] == {"candidate": 1203 + DUE_TODAY["candidate"]}
     with world.adm.transaction() as s:
+        kr = world.adm.keyring(s)
         erased = {
-            c.code: (bytes(c.personal), c.version)
+            c.code: (
+                open_fields(kr, CANDIDATE_PERSONAL, row_of(CANDIDATE_PERSONAL, c))["personal"],
+                c.version,
+            )
             for c in s.scalars(select(Candidate).where(Candidate.code.like("B%")))
         }
     assert set(erased.values()) == {(b"", 2)} and len(erased) == 1203
     stones = {t.record: t.digest for t in _tombstones(world.adm)}
     assert all(stones[r["code"]] == _erased(r["personal"], None) for r in rows)
     assert elapsed < 30, elapsed  # seconds; a per-row loop with ORM objects takes far longer on PostgreSQL
+
+
+def test_keys_rotate_rewrap_and_retire_after_a_purge(world: World) -> None:
+    """A purged candidate is still a well-formed sealed row: rotation and `keys set-min` are not stuck on it."""
+    purge(world.adm, kinds=["candidate"])
+    with world.adm.transaction(write=True) as s:
+        s.execute(delete(Incident))  # the fixture's incidents hold random bytes, not sealed text
+    new = rotate(world.adm, "personal")["personal"]
+    assert rewrap_domain(world.adm, "personal")["personal"] > 0
+    set_minimum(world.adm, "personal", new)
+    with world.adm.transaction() as s:
+        kr = world.adm.keyring(s)
+        for c in s.scalars(select(Candidate)):
+            assert c.key_version == new
+            opened = open_candidate(kr, c)
+            assert (
+                opened.get("purged") is True
+                if c.id in world.due["candidate"]
+                else opened["name"].startswith("考生")
+            )
 
 
 # ---------------------------------------------------------------- the custody log after a purge

@@ -59,7 +59,7 @@ def _person(rng: random.Random, n: int, today: date) -> list[str]:
     number = first + check_digit(first)
     issued = today - timedelta(days=6 * 366 + n % 300)
     return [rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN), number, OCC, "三级", "男" if male else "女", "汉族", "高中",
-            f"139{n:08d}", f"企业{rng.randrange(400)}", str(10 + n % 10), f"Z{n:08d}", OCC, "四级", issued.isoformat(), ""]  # fmt: skip
+            f"139{n:08d}", f"企业{rng.randrange(400)}", str(5 + n % 10), f"Z{n:08d}", OCC, "四级", issued.isoformat(), ""]  # fmt: skip
 
 
 def _photo(n: int) -> bytes:

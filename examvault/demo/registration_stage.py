@@ -145,7 +145,7 @@ def run_registration_stage(bank: Callable[[str], Bank], directory: Path, console
             (people[3]["ticket"], -10, "mismatch")] + [(p["ticket"], -rng.randrange(5, 40), "verified") for p in people[4:-2]]  # fmt: skip
     for ticket, minutes, identity in door:
         record(admin, code, ticket, "theory", at=start + timedelta(minutes=minutes), identity=identity)
-    closed = close_part(admin, code, "theory")
+    closed = close_part(admin, code, "theory", at=start + timedelta(minutes=31))
     console.print(f"   theory entry: {closed.get('present', 0)} on time, {closed.get('late', 0)} late (≤ 30 min, admitted), "
                   f"{closed.get('refused', 0)} refused (35 min late; one 人证不符 → irregularity filed), {closed['absent']} absent")  # fmt: skip
 

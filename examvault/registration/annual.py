@@ -3,7 +3,8 @@ table, and a skeleton of next year's plan to edit.
 
 Counts are per occupation × level of the year's plan: registered, accepted, refused, seated,
 sat (present or late for at least one part), absent (recorded at the door, but admitted to no
-part), passed, pass rate (of those who sat) and certificates issued.
+part), passed, pass rate (of those who sat) and certificates issued (people certified from the
+year's sittings — a reissue is not a second certificate; one revoked since still counts as issued).
 "Passed" counts the candidates holding a certificate from this year's sittings — certificates are
 issued only for released, passing results — so the figure is final once certificates are out.
 """
@@ -53,7 +54,7 @@ def annual_statistics(bank: Bank, year: int) -> dict[str, Any]:
                  .join(Candidate, Candidate.id == Certificate.candidate_id).where(Candidate.plan_year == year)
                  .group_by(Certificate.occupation, Certificate.level))  # fmt: skip
         passed = by_key(certs.where(Certificate.status.in_(("issued", "replaced"))))
-        issued = by_key(select(Certificate.occupation, Certificate.level, func.count()).join(
+        issued = by_key(select(Certificate.occupation, Certificate.level, func.count(distinct(Certificate.candidate_id))).join(
             ExamSession, ExamSession.id == Certificate.session_id).where(ExamSession.plan_year == year,
             Certificate.status.in_(("issued", "replaced", "revoked"))).group_by(Certificate.occupation, Certificate.level))  # fmt: skip
         rows = []

@@ -8,7 +8,7 @@ incidents), where violations are handled; results read attendance to mark 缺考
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -85,18 +85,23 @@ def record(bank: Bank, session_code: str, ticket: str, part: str, *, at: datetim
                 "message": reason}  # fmt: skip
 
 
-def close_part(bank: Bank, session_code: str, part: str) -> dict[str, Any]:
-    """At the 30-minute mark: everyone seated for the part with no door record is absent (缺考)."""
+def close_part(bank: Bank, session_code: str, part: str, *, at: datetime | None = None) -> dict[str, Any]:
+    """At the 30-minute mark: everyone seated for the part with no door record is absent (缺考).
+    Refused before then — the door is still open to the late."""
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "attendance.record")
         exam = get_session(session, session_code, lock=True)
         start = _start(exam, part)
+        when = at or utcnow()
+        if when < start + timedelta(minutes=LATE_LIMIT_MINUTES):
+            opens = (start + timedelta(minutes=LATE_LIMIT_MINUTES)).astimezone(BEIJING)
+            raise ConflictError(f"entry to {PARTS.get(part, part)} closes at {opens:%Y-%m-%d %H:%M} (30 minutes after the start); "
+                                "until then late candidates may still come")  # fmt: skip
         seated = select(Seat.candidate_id).where(Seat.session_id == exam.id, Seat.part == part)
         recorded = select(Attendance.candidate_id).where(Attendance.session_id == exam.id, Attendance.part == part)
         missing = list(session.scalars(seated.where(Seat.candidate_id.not_in(recorded))))
-        now = utcnow()
         session.add_all(Attendance(candidate_id=cid, session_id=exam.id, part=part, status="absent", identity="unchecked",
-                                   at=max(now, start), recorded_by=actor.username, note="入场截止未到") for cid in missing)  # fmt: skip
+                                   at=when, recorded_by=actor.username, note="入场截止未到") for cid in missing)  # fmt: skip
         audit(session, actor, "attendance.close", "exam_session", session_code, part=part, absent=len(missing))
         return {"session": session_code, "part": part, "absent": len(missing), **attendance_counts(session, exam.id, part)}
 

@@ -38,11 +38,12 @@ from examvault.registration.plan import current_eligibility, get_plan
 from examvault.registration.service import open_candidate
 
 
-def import_candidates(bank: Bank, year: int, path: Path, *, photos: Path | None = None, late: bool = False) -> dict[str, Any]:
+def import_candidates(bank: Bank, year: int, path: Path, *, photos: Path | None = None, late: bool = False,
+                      encoding: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Register the candidates in a registration form file (xlsx, csv or json) to the plan of `year`."""
     from examvault.itembank.formats.tabular import read_table
 
-    raws = read_table(path, IMPORT_FIELDS, REQUIRED, list_key="candidates")
+    raws = read_table(path, IMPORT_FIELDS, REQUIRED, encoding=encoding, list_key="candidates")
     folders = [photos] if photos else [path.parent]
     return _register(bank, year, path.name, raws, folders, late=late)
 
@@ -72,7 +73,7 @@ def _register(bank: Bank, year: int, file: str, raws: list[Any], folders: list[P
         window = plan["window"]
         if not late and not window["open"] <= today.isoformat() <= window["close"]:
             raise ConflictError(f"registration for {year} is open {window['open']} to {window['close']}; today is {today} "
-                                "(pass --late to register after the window, which is recorded)")  # fmt: skip
+                                "(pass --late to register outside the window, which is recorded)")  # fmt: skip
         issues: list[Issue] = []
         rows: list[Registration] = []
         for raw in raws:
@@ -87,7 +88,11 @@ def _register(bank: Bank, year: int, file: str, raws: list[Any], folders: list[P
         employer = E.employer_branches(rules, plan.get("employer_conditions"), f"the {year} plan")
         keyring = bank.keyring(session)
         keyring.pin(session, "personal")
-        taken = set(session.scalars(select(Candidate.code))) | {r.code for r in rows if r.code}
+        taken = set(session.scalars(select(Candidate.code)))
+        issues = _code_clashes(file, rows, taken)
+        if issues:
+            raise ValidationError(issues, outcome=NOTHING_IMPORTED)
+        taken |= {r.code for r in rows if r.code}
         codes = free_codes(lambda k: f"BM{year}{k:06d}", taken)
         now = utcnow()
         candidates, decisions, out = [], [], []
@@ -114,6 +119,21 @@ def _register(bank: Bank, year: int, file: str, raws: list[Any], folders: list[P
                 "rules_version": version, "candidates": out}  # fmt: skip
 
 
+def _code_clashes(file: str, rows: list[Registration], taken: set[str]) -> list[Issue]:
+    """报名序号 given in the file must be new: to the bank and within the file."""
+    seen: dict[str, str] = {}
+    issues = []
+    for r in rows:
+        if not r.code:
+            continue
+        if r.code in taken:
+            issues.append(Issue(file, r.where, r.columns["code"], f"registration number {r.code} is already in use"))
+        elif r.code in seen:
+            issues.append(Issue(file, r.where, r.columns["code"], f"registration number {r.code} repeats {seen[r.code]}"))
+        seen.setdefault(r.code, r.where)
+    return issues
+
+
 def _duplicates(session: Session, bank: Bank, file: str, rows: list[Registration], year: int) -> list[Issue]:
     """The same ID number twice for one occupation in a year — in the file, or already registered."""
     seen: dict[tuple[str, str], str] = {}
@@ -121,18 +141,20 @@ def _duplicates(session: Session, bank: Bank, file: str, rows: list[Registration
     for r in rows:
         key = (r.doc["id_number"], r.occupation)
         if key in seen:
-            issues.append(Issue(file, r.where, "证件号码", f"this person is registered for {r.occupation} on {seen[key]} as well"))
+            issues.append(Issue(file, r.where, r.columns["id_number"], f"this person is registered for {r.occupation} on {seen[key]} as well"))
         seen.setdefault(key, r.where)
     occupations = {r.occupation for r in rows}
     if not rows:
         return issues
     keyring = bank.keyring(session)
-    q = select(Candidate).where(Candidate.plan_year == year, Candidate.occupation.in_(occupations), Candidate.status != "withdrawn",
+    # A refused application may be made again, corrected; an accepted one only once.
+    q = select(Candidate).where(Candidate.plan_year == year, Candidate.occupation.in_(occupations), Candidate.status == "accepted",
                                 Candidate.purged_at.is_(None))  # fmt: skip
+    columns = {r.where: r.columns["id_number"] for r in rows}
     for cand in session.scalars(q):
         key = (open_candidate(keyring, cand)["id_number"], cand.occupation)
         if key in seen:
-            issues.append(Issue(file, seen[key], "证件号码", f"already registered for {cand.occupation} in {year} as {cand.code}"))
+            issues.append(Issue(file, seen[key], columns[seen[key]], f"already registered for {cand.occupation} in {year} as {cand.code}"))
     return issues
 
 

@@ -164,14 +164,15 @@ def candidate_group() -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--plan", "year", required=True, type=int, help="The plan year registered for.")
 @click.option("--photos", type=click.Path(path_type=Path, file_okay=False), help="Folder of photos (照片 column, or <证件号码>.jpg).")
-@click.option("--late", is_flag=True, help="Register after the window closed (recorded in the audit log).")
+@click.option("--late", is_flag=True, help="Register outside the window (recorded in the audit log).")
+@click.option("--encoding", help="A csv file's encoding when not UTF-8, e.g. gb18030.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def candidate_import(state: State, path: Path, year: int, photos: Path | None, late: bool, as_json: bool) -> None:
+def candidate_import(state: State, path: Path, year: int, photos: Path | None, late: bool, encoding: str | None, as_json: bool) -> None:
     """Import a registration form (xlsx/csv/json). All or nothing; every problem names its row and column."""
     from examvault.registration.candidates import import_candidates
 
-    r = import_candidates(state.bank, year, path, photos=photos, late=late)
+    r = import_candidates(state.bank, year, path, photos=photos, late=late, encoding=encoding)
     if as_json:
         return emit_json(r)
     _registered(r)
@@ -244,7 +245,7 @@ def candidate_place(state: State, session_code: str, name: str, id_number: str, 
 @candidate_group.command("list")
 @click.option("--plan", "year", type=int)
 @click.option("--session", "session_code")
-@click.option("--status", type=click.Choice(["accepted", "refused", "registered", "withdrawn"]))
+@click.option("--status", type=click.Choice(["accepted", "refused"]))
 @click.option("--occupation")
 @click.option("--level", type=int)
 @click.option("--full-ids", is_flag=True, help="Show full ID numbers (exam administration only; audited).")
@@ -424,12 +425,14 @@ def attendance_record(state: State, session_code: str, ticket: str, part: str, a
 @attendance_group.command("close")
 @click.argument("session_code")
 @click.option("--part", default="theory", show_default=True, type=click.Choice(["theory", "skill", "defence", "review"]))
+@click.option("--at", help="When entry closed (default now; not before 30 minutes after the start).")
 @pass_state
-def attendance_close(state: State, session_code: str, part: str) -> None:
+def attendance_close(state: State, session_code: str, part: str, at: str | None) -> None:
     """Entry closed: everyone not recorded for the part is absent (缺考)."""
+    from examvault.cli import _when
     from examvault.registration.attendance import close_part
 
-    r = close_part(state.bank, session_code, part)
+    r = close_part(state.bank, session_code, part, at=_when(at, "--at") if at else None)
     err.print(f"{session_code} {part}: {r['absent']} marked absent; " + ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("session", "part", "absent")))
 
 

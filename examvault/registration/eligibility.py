@@ -123,7 +123,7 @@ def _parse_branches(raw: Any, where: str, *, employer: bool = False) -> tuple[Br
                         value = [education(str(v)) for v in value]
                     except ValueError as exc:
                         raise ValidationError(f"{at} ({b['id']}): {exc}") from None
-                value = tuple(str(v) for v in value)
+                value = tuple(dict.fromkeys(str(v) for v in value))  # 中专 and 中等职业学校 are one
             parsed.append((kind, value))
         out.append(Branch(str(b["id"]), str(b["text"]), tuple(parsed)))
     if len({b.id for b in out}) != len(out):

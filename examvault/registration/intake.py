@@ -18,6 +18,7 @@ from examvault.errors import Issue
 from examvault.itembank import domain
 from examvault.registration import eligibility as E
 from examvault.registration.identity import id_number_problem, phone_problem
+from examvault.staff.service import parse_date
 
 IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
     "code": ("报名序号", "报名号", "code"),
@@ -55,6 +56,7 @@ PHOTO_LIMIT = 512 * 1024
 @dataclass
 class Registration:
     where: str
+    columns: Mapping[str, str]  # field → "C (证件号码)", for problems found after the row checks
     doc: dict[str, Any]  # sealed: name, id_type, id_number, gender, ethnicity, phone, work_unit, prior_certificate
     code: str
     occupation: str
@@ -147,11 +149,11 @@ def check_row(raw: Any, plan: Mapping[str, Any], photos: list[Path], *, today: d
             problems.append(("prior_level", str(exc) if get("prior_level") else "the prior certificate's level is required"))
         if get("prior_issued"):
             try:
-                cert_issued = date.fromisoformat(get("prior_issued")[:10])
+                cert_issued = parse_date(get("prior_issued"))
                 if cert_issued > today:
                     problems.append(("prior_issued", "the certificate's issue date is in the future"))
-            except ValueError:
-                problems.append(("prior_issued", "a date YYYY-MM-DD"))
+            except ValueError as exc:
+                problems.append(("prior_issued", str(exc)))
     parts: dict[str, str] = {}
     for part in PARTS:
         value = get(part)
@@ -176,4 +178,4 @@ def check_row(raw: Any, plan: Mapping[str, Any], photos: list[Path], *, today: d
            "phone": phone, "work_unit": get("work_unit"), "education": edu, "prior_certificate": get("prior_certificate")}  # fmt: skip
     facts = E.Facts(occupation, level, years, date.fromisoformat(plan["window"]["close"]), cert_level,
                     get("prior_occupation"), cert_issued, edu, get("declared"))  # fmt: skip
-    return Registration(raw.location, doc, get("code"), occupation, level, parts, facts, photo), []
+    return Registration(raw.location, {f: raw.column(f) for f in ("id_number", "code")}, doc, get("code"), occupation, level, parts, facts, photo), []

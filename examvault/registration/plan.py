@@ -107,7 +107,8 @@ def parse_plan(doc: Any, what: str, rules: E.Rules) -> dict[str, Any]:
             "window": {"open": opens, "close": closes},
             "evaluation": {"kind": kind, "institution_code": inst, "province": prov}, "sites": sites,
             "occupations": occupations, "employer_conditions": raw_employer,
-            "contact": str(doc.get("contact", "")), "notes": [str(x) for x in doc.get("notes") or []]}  # fmt: skip
+            "contact": str(doc.get("contact", "")), "notes": [str(x) for x in doc.get("notes") or []],
+            "notices_for_candidates": [str(x) for x in doc.get("notices_for_candidates") or []]}  # fmt: skip
 
 
 def current_eligibility(session: Session, actor: str | None = None) -> tuple[int, E.Rules]:

@@ -94,7 +94,7 @@ def _untangle(block: list[int], units: Sequence[str], capacity: int, columns: in
 def _block_sizes(n: int, capacities: Sequence[int]) -> list[int]:
     """How many sit in each room: the fewest rooms that hold everyone, filled evenly up to each capacity."""
     used, room_for = 0, 0
-    while room_for < n:
+    while room_for < n:  # callers pass rooms with free places only
         room_for += capacities[used]
         used += 1
     sizes = [0] * len(capacities)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
@@ -43,12 +43,16 @@ def luhn(digits: str) -> str:
     return str(-total % 10)
 
 
-def ticket_number(plan_year: int, serial: int, level: int, room_no: int, seat: int) -> str:
-    """准考证号, 12 digits: plan year (2), session serial in the year (3), level (1), room (3), seat (2), check (1).
+def ticket_number(plan_year: int, serial: int, level: int, sequence: int) -> str:
+    """准考证号, 12 digits: plan year (2), the session's serial in that plan (3), level (1), the
+    candidate's number in the session (5, in room and seat order), a Luhn check digit (1).
 
-    Unique because a seat in a room of a session is; readable because a door clerk can tell the
-    session, room and seat from it."""
-    body = f"{plan_year % 100:02d}{serial:03d}{level}{room_no:03d}{seat:02d}"
+    Unique because a session's serial is unique in its plan year and a candidate's number in its
+    session; the room and seat are printed beside it (a number built from them would collide
+    between a theory room and a skill station, or break past 99 seats)."""
+    if not 1 <= sequence <= 99_999:
+        raise ConflictError("a session numbers at most 99,999 tickets; split the cohort over sessions (--limit)")
+    body = f"{plan_year % 100:02d}{serial:03d}{level}{sequence:05d}"
     return body + luhn(body)
 
 
@@ -103,7 +107,7 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
         untimed = sorted({p for ps in sitting.values() for p in ps} - timed)
         if untimed:
             raise ConflictError(f"session {session_code} has no time for {', '.join(PARTS[p] for p in untimed)}; "
-                                "give it with `session create --theory/--skill/--defence HH:MM-HH:MM`")  # fmt: skip
+                                "give it with `session create --theory/--skill/--defence/--review HH:MM-HH:MM`")  # fmt: skip
         keyring = bank.keyring(session)
         units = {c.id: R.normalise_unit(open_candidate(keyring, c).get("work_unit", "")) for c in cands}
         placed = placed_per_room(session, exam)
@@ -115,6 +119,7 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
         rows = []
         for kind, group in by_kind.items():
             rooms = _rooms_for(session, exam, kind, len(group), capacity[kind], placed)
+            rooms = [r for r in rooms if r.capacity > placed.get(r.id, 0)]  # full rooms take nobody
             free = [r.capacity - placed.get(r.id, 0) for r in rooms]
             for p in S.seat([c.id for c in group], [units[c.id] or f"#{c.code}" for c in group], free, columns):
                 room = rooms[p.room]
@@ -124,8 +129,12 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
             for part in sitting[c.id]:
                 room, number = seats_of[c.id][PART_ROOMS[part]]
                 rows.append(Seat(candidate_id=c.id, session_id=exam.id, room_id=room.id, part=part, seat=number))
-            main = seats_of[c.id].get("theory") or next(iter(seats_of[c.id].values()))
-            c.session_id, c.ticket = exam.id, ticket_number(exam.plan_year, exam.serial, exam.level, _room_no(main[0]), main[1])
+        # Ticket numbers run in room and seat order of each candidate's first part, after any issued before.
+        order = list(ROOM_PREFIX)
+        first = {c.id: min(seats_of[c.id].items(), key=lambda kv: order.index(kv[0]))[1] for c in cands}
+        issued = session.scalar(select(func.count()).where(Candidate.session_id == exam.id, Candidate.ticket.is_not(None))) or 0
+        for n, c in enumerate(sorted(cands, key=lambda c: (first[c.id][0].code, first[c.id][1])), start=issued + 1):
+            c.session_id, c.ticket = exam.id, ticket_number(exam.plan_year, exam.serial, exam.level, n)
         session.add_all(rows)
         session.flush()
         audit(session, actor, "session.seat", "exam_session", session_code, candidates=len(cands), seats=len(rows))
@@ -134,12 +143,6 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
         return {"session": session_code, "seated": len(cands), "seats": len(rows),
                 "rooms": [{"room": r.code, "kind": r.kind, "capacity": r.capacity, "candidates": counts.get(r.id, 0)} for r in exam.rooms],
                 "same_unit_neighbours": _neighbours(session, exam, keyring, columns)}  # fmt: skip
-
-
-def _room_no(room: Room) -> int:
-    """A room's number in tickets: the digits of its code (理论03 → 3), else its row id."""
-    digits = "".join(ch for ch in room.code if ch.isascii() and ch.isdigit())
-    return int(digits[-3:]) if digits else room.id % 1000
 
 
 def _neighbours(session: Session, exam: ExamSession, keyring: Any, columns: int) -> int:

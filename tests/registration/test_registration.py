@@ -14,13 +14,18 @@ from examvault.bank import Bank
 from examvault.db import BEIJING
 from examvault.errors import ConflictError, IntegrityError, PermissionDenied, ValidationError
 from examvault.registration.attendance import attendance, close_part, record
-from examvault.registration.candidates import add_candidate, import_candidates, list_candidates, show_candidate
+from examvault.registration.candidates import (
+    add_candidate,
+    import_candidates,
+    list_candidates,
+    show_candidate,
+)
 from examvault.registration.models import Candidate, EligibilityDecision, Seat
 from examvault.registration.service import create_session
-from examvault.registration.sittings import seat_session, ticket_number, ticket_problem
+from examvault.registration.sittings import seat_session, ticket_problem
 from examvault.registration.tickets import print_tickets, verify_ticket
 from tests.conftest import OCC, snapshot
-from tests.registration.conftest import EXAM_DATE, JPEG, YEAR, id_number, person, write_form
+from tests.registration.conftest import EXAM_DATE, HEADERS, JPEG, YEAR, id_number, person, write_form
 
 
 def test_an_import_registers_accepts_and_refuses_with_the_deciding_rule(planned: Bank, tmp_path: Path) -> None:
@@ -68,11 +73,28 @@ def test_a_bad_row_anywhere_imports_nothing_and_names_row_and_column(planned: Ba
 
 
 def test_duplicates_by_id_number_in_the_file_and_against_the_bank(planned: Bank, tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="row 3, column 证件号码: this person is registered for"):
+    with pytest.raises(ValidationError, match=r"row 3, column C \(证件号码\): this person is registered for"):
         import_candidates(planned, YEAR, write_form(tmp_path / "a.xlsx", [person(1), person(1, 姓名="别名")]))
     import_candidates(planned, YEAR, write_form(tmp_path / "b.xlsx", [person(1)]))
-    with pytest.raises(ValidationError, match=r"row 2, column 证件号码: already registered for 6-31-01-03 in \d+ as BM"):
+    with pytest.raises(ValidationError, match=r"row 2, column C \(证件号码\): already registered for 6-31-01-03 in \d+ as BM"):
         import_candidates(planned, YEAR, write_form(tmp_path / "c.xlsx", [person(1, 姓名="再报")]))
+
+
+def test_a_refused_applicant_may_apply_again_corrected(planned: Bank, tmp_path: Path) -> None:
+    first = import_candidates(planned, YEAR, write_form(tmp_path / "a.xlsx", [person(1, 原证书发证日期="")]))
+    assert first["refused"] == 1
+    again = import_candidates(planned, YEAR, write_form(tmp_path / "b.xlsx", [person(1)]))
+    assert again["accepted"] == 1
+
+
+def test_a_registration_number_in_use_is_named_not_a_database_error(planned: Bank, tmp_path: Path) -> None:
+    headers = ["报名序号", *HEADERS]
+    import_candidates(planned, YEAR, write_form(tmp_path / "a.xlsx", [person(1, 报名序号="R001")], headers))
+    with pytest.raises(ValidationError) as exc:
+        import_candidates(planned, YEAR, write_form(tmp_path / "b.xlsx", [person(2, 报名序号="R001"), person(3, 报名序号="R9"),
+                                                                         person(4, 报名序号="R9")], headers))  # fmt: skip
+    assert "row 2, column A (报名序号): registration number R001 is already in use" in str(exc.value)
+    assert "row 4, column A (报名序号): registration number R9 repeats row 3" in str(exc.value)
 
 
 def test_add_one_candidate_and_the_window(planned: Bank, tmp_path: Path) -> None:
@@ -104,6 +126,7 @@ def test_seating_respects_capacity_spreads_units_and_numbers_tickets(planned: Ba
     rows = list_candidates(planned, session_code=code)
     tickets = [x["ticket"] for x in rows]
     assert len(set(tickets)) == 40 and all(ticket_problem(t) is None for t in tickets)
+    assert sorted(t[6:11] for t in tickets) == [f"{n:05d}" for n in range(1, 41)]  # numbered in room and seat order
     assert all(t.startswith(f"{YEAR % 100:02d}0013") for t in tickets)  # year, session serial 001, level 3
     with planned.transaction() as s:
         seats = s.execute(select(Seat.room_id, Seat.seat)).all()
@@ -123,9 +146,9 @@ def test_an_over_full_sitting_is_refused_and_changes_nothing(planned: Bank, tmp_
 
 
 def test_the_ticket_token_verifies_offline_and_fails_when_tampered(planned: Bank, tmp_path: Path) -> None:
-    from examvault.custody.service import institution_key
     from examvault.crypto.signing import SigningKey, VerifyKey
     from examvault.crypto.tokens import sign_token
+    from examvault.custody.service import institution_key
 
     code = _seated(planned, tmp_path, 3)
     seat_session(planned, code)
@@ -160,7 +183,9 @@ def test_the_door_check_admits_late_up_to_30_minutes_and_marks_the_rest_absent(p
     assert swapped["status"] == "refused"
     with pytest.raises(ConflictError, match="already recorded"):
         record(planned, code, tickets[0], "theory", at=start)
-    closed = close_part(planned, code, "theory")
+    with pytest.raises(ConflictError, match="closes at"):
+        close_part(planned, code, "theory", at=start + timedelta(minutes=29))
+    closed = close_part(planned, code, "theory", at=start + timedelta(minutes=31))
     assert closed["absent"] == 1
     rooms = attendance(planned, code, part="theory")["rooms"]
     assert sum(x["present"] for x in rooms) == 1 and sum(x["refused"] for x in rooms) == 2 and sum(x["unrecorded"] for x in rooms) == 0
@@ -177,3 +202,24 @@ def test_a_refused_registration_keeps_its_decision(planned: Bank, tmp_path: Path
         d = s.scalars(select(EligibilityDecision)).one()
         assert cand.status == "refused" and d.candidate_id == cand.id and not d.eligible
         assert "未填写原证书发证日期" in d.reason
+
+
+def test_skill_only_candidates_and_a_second_seating_get_distinct_tickets(planned: Bank, tmp_path: Path) -> None:
+    from examvault.registration.service import add_room
+
+    rows = [person(1, 理论知识="免考"), *(person(i) for i in range(2, 6))]
+    import_candidates(planned, YEAR, write_form(tmp_path / "form.xlsx", rows))
+    code = f"{YEAR}-05-电工-3"
+    create_session(planned, code, occupation=OCC, level=3, exam_date=EXAM_DATE, plan_year=YEAR, site_code="360101",
+                   times={"theory": "09:00-10:30", "skill": "13:30-16:30"})  # fmt: skip
+    add_room(planned, code, "理论01", kind="theory", capacity=2)
+    add_room(planned, code, "实操01", kind="skill", capacity=2)
+    seat_session(planned, code, limit=2)  # fills 实操01 (2) and puts the one theory sitter in 理论01
+    add_room(planned, code, "理论02", kind="theory", capacity=5)
+    add_room(planned, code, "实操02", kind="skill", capacity=5)
+    r = seat_session(planned, code)  # 实操01 is full now: the rest go to the new rooms
+    assert r["seated"] == 3
+    rows = list_candidates(planned, session_code=code)
+    assert len({x["ticket"] for x in rows}) == 5
+    skill_only = next(x for x in rows if x["parts"]["theory"] == "免考")
+    assert [s["part"] for s in skill_only["seats"]] == ["skill"]

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from examvault.crypto.records import open_document, open_fields, row_of, seal_do
 from examvault.crypto.signing import VerifyKey
 from examvault.crypto.tokens import open_token, sign_token
 from examvault.custody.service import institution_signing_key, institution_title
-from examvault.db import bulk_insert, utcnow
+from examvault.db import BEIJING, beijing_today, bulk_insert, utcnow
 from examvault.errors import (
     ConfigurationError,
     ConflictError,
@@ -62,7 +61,6 @@ from examvault.registration.models import (
 from examvault.registration.service import get_session, open_candidate
 
 CERTIFICATE = "certificate"  # the token kind
-BEIJING = ZoneInfo("Asia/Shanghai")
 # Registration review accepts a candidate; issue_certificate also needs them placed in the session.
 ELIGIBLE = ("accepted",)
 MAX_FORMS = 100_000  # blank forms in one delivery
@@ -73,8 +71,7 @@ class CertificateRefused(IntegrityError):
     """The certificate must not be accepted: voided, replaced, revoked, or not in the ledger given."""
 
 
-def _today() -> date:
-    return datetime.now(BEIJING).date()
+_today = beijing_today  # issue dates are days in Beijing
 
 
 def _reason(reason: str, what: str = "--reason") -> str:

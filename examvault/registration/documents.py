@@ -6,18 +6,20 @@ Pure renderers: plain dicts in, PDF bytes (or a `ReportDoc` for `export.report` 
 and DOCX) out; no database, no files. Ticket batches run to 20,000 candidates, so tickets are
 drawn on the reportlab canvas directly: the parts every ticket shares (the frame, labels and the
 back page) are drawn once as form XObjects, photos are embedded as they are, and QR codes are
-encoded here and drawn as one path each (see `qr_modules`).
+encoded here (`qr_modules`) and drawn as one-bit image masks.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,9 @@ from examvault.errors import ValidationError
 from examvault.export.fonts import FontPair, register_fonts
 from examvault.export.report import ReportDoc, Section, Table
 from examvault.itembank.domain import LEVEL_NAMES
+from examvault.registration.certnumber import KINDS as EVALUATION_KINDS
+from examvault.registration.seating import grid as seat_rows
+from examvault.registration.seating import position as seat_position  # the layout seating placed people by
 
 PAGE_W, PAGE_H = A4
 MARGIN = 20 * mm
@@ -51,13 +56,21 @@ def level_name(level: int | str) -> str:
     try:
         return LEVEL_NAMES[int(level)]
     except (KeyError, ValueError):
-        raise ValidationError(f"level {level!r} is not a level (5 = 五级/初级工 … 1 = 一级/高级技师)") from None
+        raise ValidationError(
+            f"level {level!r} is not a level (5 = 五级/初级工 … 1 = 一级/高级技师)"
+        ) from None
 
 
 def _require(record: Mapping[str, Any], keys: Iterable[str], what: str) -> None:
     missing = [k for k in keys if k not in record]
     if missing:
         raise ValidationError(f"{what} lacks {', '.join(missing)}")
+
+
+def _month(text: str) -> str:
+    """2027-05 → 2027年5月; anything else as it is."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+    return f"{match[1]}年{int(match[2])}月" if match else text
 
 
 def _chinese_date(iso: str) -> str:
@@ -118,7 +131,9 @@ class _Sheet:
         self._block.setTextOrigin(x, y)
         self._block.textOut(text)
 
-    def spread(self, x: float, y: float, text: str, size: float, width: float, *, heading: bool = False) -> None:
+    def spread(
+        self, x: float, y: float, text: str, size: float, width: float, *, heading: bool = False
+    ) -> None:
         """分散对齐: the characters spread evenly over `width`, as form labels of unequal length
         (姓名, 证件号码) line up on paper."""
         face = self.face(heading)
@@ -137,14 +152,16 @@ class _Sheet:
         baseline = y + (h - size * 0.72) / 2
         self.text(x + pad, baseline, text, size, heading=heading, align=align, width=w - 2 * pad)
 
-    def grid(self, x: float, top: float, widths: Sequence[float], heights: Sequence[float], *, line: float = 0.6) -> None:
+    def grid(
+        self, x: float, top: float, widths: Sequence[float], heights: Sequence[float], *, line: float = 0.6
+    ) -> None:
         """The lines of a plain table with its top-left corner at (x, top)."""
         c = self.c
         c.setLineWidth(line)
         right, bottom = x + sum(widths), top - sum(heights)
-        for y in np.cumsum([top, *(-h for h in heights)]):
+        for y in accumulate(heights, operator.sub, initial=top):
             c.line(x, y, right, y)
-        for edge in np.cumsum([x, *widths]):
+        for edge in accumulate(widths, initial=x):
             c.line(edge, top, edge, bottom)
 
     def field_table(self, x: float, top: float, fields: Sequence[tuple[str, str]], *, label_w: float, row_h: float,
@@ -165,7 +182,9 @@ class _Sheet:
             self.cell_text(cell_x + label_w, cell_y, value_w, row_h, str(value), size, align="left")
         return top - rows * row_h
 
-    def photo(self, photo: bytes | None, x: float, y: float, w: float = PHOTO_W, h: float = PHOTO_H, *, what: str) -> None:
+    def photo(
+        self, photo: bytes | None, x: float, y: float, w: float = PHOTO_W, h: float = PHOTO_H, *, what: str
+    ) -> None:
         """The photo scaled into the box (x, y, w, h), or 照片 in the middle of it when there is none
         (the caller draws the box: it is part of the form either way)."""
         if photo is None:
@@ -178,9 +197,10 @@ class _Sheet:
         its quiet zone, which the caller keeps clear (four modules on each side).
 
         Drawn as a one-bit image mask, one sample per module, not interpolated: the modules print
-        as sharp squares in the fill colour at any resolution. A vector path of the dark runs
-        renders the same but its ~20 KB of operators per symbol cost 0.85 ms more per ticket to
-        compress (17 s of a 20,000-ticket batch, measured), an image mask of ~1.5 KB next to nothing."""
+        as sharp squares in the fill colour at any resolution. A vector path of the dark runs (one
+        `re` per run) renders the same, but its ~20 KB of operators per symbol cost ~0.8 ms more per
+        ticket, nearly all of it compressing them: a quarter of a 20,000-ticket batch. The mask is
+        ~1.5 KB of hex."""
         modules = qr_modules(text)
         n = len(modules)
         samples = np.packbits(modules, axis=1).tobytes().hex()  # rows top to bottom, padded to bytes
@@ -212,26 +232,23 @@ def wrap(text: str, face: str, size: float, width: float) -> list[str]:
     return [*lines, line] if line else lines
 
 
-class _EmbeddedJpeg(ImageReader):
-    """A JPEG photo goes into the PDF as its own bytes (DCTDecode). reportlab names an image by a
-    digest of its decoded pixels, which would decode every photo of a 20,000-ticket batch only to
-    name it; the JPEG bytes name it as well."""
+class _PhotoReader(ImageReader):
+    """A JPEG photo goes into the PDF as its own bytes (DCTDecode), and reportlab names each image
+    by a digest of its decoded pixels: it would decode every photo of a 20,000-ticket batch only
+    to name it. The JPEG bytes name it as well. A PNG is decoded anyway (PDF has no PNG filter)."""
 
     def getRGBData(self) -> bytes:  # noqa: N802 - reportlab's name
-        self._dataA = None  # no soft mask: JPEG has no alpha
-        return self.fp.getvalue()
+        if self.jpeg_fh():
+            self._dataA = None  # no soft mask: JPEG has no alpha
+            return self.fp.getvalue()
+        return super().getRGBData()
 
 
 def _photo_reader(photo: bytes, what: str) -> ImageReader:
     try:
-        reader = ImageReader(io.BytesIO(photo))
-    except Exception:  # reportlab re-raises PIL's errors with its own annotations
+        return _PhotoReader(io.BytesIO(photo))
+    except OSError:  # PIL's UnidentifiedImageError, re-raised by reportlab with a longer message
         raise ValidationError(f"{what}: the photo is not a JPEG or PNG image") from None
-    if reader.jpeg_fh():
-        jpeg = _EmbeddedJpeg.__new__(_EmbeddedJpeg)
-        jpeg.__dict__ = reader.__dict__
-        return jpeg
-    return reader
 
 
 @contextmanager
@@ -249,7 +266,13 @@ def _binary_streams() -> Iterator[None]:
         rl_config.useA85 = saved
 
 
-def _render_pdf(title: str, author: str, fonts: FontPair, draw: Callable[[_Sheet], None], pagesize: tuple[float, float] = A4) -> bytes:
+def _render_pdf(
+    title: str,
+    author: str,
+    fonts: FontPair,
+    draw: Callable[[_Sheet], None],
+    pagesize: tuple[float, float] = A4,
+) -> bytes:
     """A PDF drawn by `draw` on a fresh canvas; `draw` ends each page with showPage."""
     out = io.BytesIO()
     with _binary_streams():
@@ -266,6 +289,7 @@ def _render_pdf(title: str, author: str, fonts: FontPair, draw: Callable[[_Sheet
 TICKET_FIELDS = ("ticket", "name", "id_number", "gender", "occupation", "occupation_name", "level", "level_name",
                  "session", "site", "parts", "photo", "token")  # fmt: skip
 PART_FIELDS = ("name", "date", "start", "end", "place", "room", "seat")
+MAX_PARTS = 5  # 理论, 实操, 综合评审… the QR code below the parts still clears the page's foot
 TICKET_TITLE = "职业技能等级认定准考证"
 QR_CAPTION = "扫码核验（五对照）"
 SIGNATURE_LINE = "考生签名：＿＿＿＿＿＿＿＿"
@@ -324,13 +348,25 @@ def render_tickets(tickets: list[dict[str, Any]], *, institution: str, notices: 
         raise ValidationError("a ticket's back page needs the 考生注意事项 (notices)")
     for n, t in enumerate(tickets, 1):
         _require(t, TICKET_FIELDS, f"ticket {n}")
+        if not 1 <= len(t["parts"]) <= MAX_PARTS:
+            raise ValidationError(
+                f"ticket {t['ticket']} has {len(t['parts'])} parts; a ticket lists 1 to {MAX_PARTS}"
+            )
         for p in t["parts"]:
             _require(p, PART_FIELDS, f"ticket {t['ticket']}, part {p.get('name', '?')}")
-    fonts = register_fonts(_ticket_body_text(tickets, institution, notices), _ticket_heading_text(institution))
-    return _render_pdf(f"{institution} {TICKET_TITLE}", institution, fonts, lambda sheet: _draw_tickets(sheet, tickets, institution, notices))
+    fonts = register_fonts(
+        _ticket_body_text(tickets, institution, notices), _ticket_heading_text(institution)
+    )
+
+    def draw(sheet: _Sheet) -> None:
+        _draw_tickets(sheet, tickets, institution, notices)
+
+    return _render_pdf(f"{institution} {TICKET_TITLE}", institution, fonts, draw)
 
 
-def _draw_tickets(sheet: _Sheet, tickets: Sequence[Mapping[str, Any]], institution: str, notices: Sequence[str]) -> None:
+def _draw_tickets(
+    sheet: _Sheet, tickets: Sequence[Mapping[str, Any]], institution: str, notices: Sequence[str]
+) -> None:
     c, layout = sheet.c, _TicketLayout()
     c.beginForm("ticket-back")
     _ticket_back(sheet, notices)
@@ -361,7 +397,16 @@ def _ticket_values_text(t: Mapping[str, Any]) -> str:
 def _ticket_body_text(tickets: Sequence[Mapping[str, Any]], institution: str, notices: Sequence[str]) -> str:
     # a set first: 20,000 tickets repeat most characters, and the join stays small
     seen = set().union(*(_ticket_values_text(t) for t in tickets))
-    return "".join(seen) + "".join(notices) + "".join(_TICKET_REMINDERS) + SIGNATURE_LINE + PHOTO_PLACEHOLDER + "（）—" + institution + ASCII
+    return (
+        "".join(seen)
+        + "".join(notices)
+        + "".join(_TICKET_REMINDERS)
+        + SIGNATURE_LINE
+        + PHOTO_PLACEHOLDER
+        + "（）—"
+        + institution
+        + ASCII
+    )
 
 
 def _ticket_heading_text(institution: str) -> str:
@@ -372,8 +417,8 @@ def _ticket_heading_text(institution: str) -> str:
 def _ticket_frame(sheet: _Sheet, lay: _TicketLayout, institution: str, parts: int) -> None:
     """What every front page with `parts` parts shares: title, table lines, labels, reminders."""
     c = sheet.c
-    sheet.text(PAGE_W / 2, lay.title_y, institution, 16, heading=True, align="center")
-    sheet.text(PAGE_W / 2, lay.title_y - 12 * mm, TICKET_TITLE, 24, heading=True, align="center")
+    sheet.text(MARGIN, lay.title_y, institution, 16, heading=True, align="center", width=CONTENT_W)
+    sheet.text(MARGIN, lay.title_y - 12 * mm, TICKET_TITLE, 24, heading=True, align="center", width=CONTENT_W)
     # the person: five rows beside the photo column, two across the full width
     x0, top, h = MARGIN, lay.table_top, lay.row_h
     c.setFillColor(HEADER_GREY)
@@ -411,7 +456,9 @@ def _ticket_frame(sheet: _Sheet, lay: _TicketLayout, institution: str, parts: in
     sheet.grid(MARGIN, lay.parts_top, widths, [lay.parts_header_h] + [lay.row_h] * parts)
     x = MARGIN
     for (name, _), w in zip(_PART_COLUMNS, widths, strict=True):
-        sheet.cell_text(x, lay.parts_top - lay.parts_header_h, w, lay.parts_header_h, name, 10.5, heading=True)
+        sheet.cell_text(
+            x, lay.parts_top - lay.parts_header_h, w, lay.parts_header_h, name, 10.5, heading=True
+        )
         x += w
     # the QR code's caption, the signature and the reminders
     qr_x, qr_y = lay.qr_origin(parts)
@@ -471,7 +518,9 @@ def _ticket_back(sheet: _Sheet, notices: Sequence[str]) -> None:
         if sum(len(p) for p in paragraphs) * leading + len(paragraphs) * size * 0.5 <= top - bottom:
             break
     else:
-        raise ValidationError("the 考生注意事项 do not fit on the back of the ticket even at 8 pt; shorten them")
+        raise ValidationError(
+            "the 考生注意事项 do not fit on the back of the ticket even at 8 pt; shorten them"
+        )
     sheet.text(PAGE_W / 2, PAGE_H - 28 * mm, "考生注意事项", 20, heading=True, align="center")
     y = top
     for number, lines in enumerate(paragraphs, 1):
@@ -492,23 +541,17 @@ PODIUM = "讲　台"
 INVIGILATOR_LINE = "监考员（签名）：＿＿＿＿＿＿＿＿　　＿＿＿＿＿＿＿＿　　日期：＿＿＿＿年＿＿月＿＿日"
 
 
-def seat_position(seat: int, capacity: int, columns: int) -> tuple[int, int]:
-    """(column, row) of a seat, both from 0: column 0 is the candidates' left as they face the 讲台,
-    row 0 the desk nearest it. Seats snake column by column (蛇形排列): seat 1 is front-left and
-    column 0 runs front to back, column 1 back to front, column 2 front to back again…, so
-    consecutive numbers sit in one column and no two neighbours across an aisle follow each other."""
-    rows = math.ceil(capacity / columns)
-    column, step = divmod(seat - 1, rows)
-    return column, (step if column % 2 == 0 else rows - 1 - step)
-
-
 def render_seating_chart(session: dict[str, Any], rooms: list[dict[str, Any]]) -> bytes:
     """The seating chart posted at each room's door (考场座位表): one A4 page per room, the 讲台 at
-    the top and a desk per seat below it as the candidates see the room when they face the 讲台,
-    so seat 1, front-left, is the top-left desk; the seats snake column by column
-    (`seat_position`). Each desk shows its seat number, the candidate's name and ticket number;
-    desks beyond the last candidate, up to the room's capacity, are drawn empty. ID numbers are
-    never printed here, even when a seat record carries one."""
+    the top and a desk per seat below it, as the candidates see the room when they face the 讲台.
+
+    Seats snake column by column (蛇形排列, `seating.position`, the layout seating places people
+    by): seat 1 is front-left — the top-left desk on the page — column 1 runs front to back,
+    column 2 back to front, column 3 front to back again, and so on; so seat 6 of a 30-seat room
+    in 5 columns is back-left, 7 is beside it and 12 is front of column 2. Each desk shows its seat
+    number, the candidate's name and ticket number; desks beyond the last candidate, up to the
+    room's capacity, are drawn empty. ID numbers are never printed here, even when a seat record
+    carries one."""
     _require(session, SESSION_FIELDS, "the session")
     if not rooms:
         raise ValidationError("no rooms to print a seating chart for")
@@ -524,12 +567,14 @@ def render_seating_chart(session: dict[str, Any], rooms: list[dict[str, Any]]) -
             _seating_page(sheet, page, room)
             sheet.c.showPage()
 
-    return _render_pdf(f"{session['institution']} {session['code']} {SEATING_TITLE}", session["institution"], fonts, draw)
+    return _render_pdf(
+        f"{session['institution']} {session['code']} {SEATING_TITLE}", session["institution"], fonts, draw
+    )
 
 
 @dataclass(frozen=True)
 class _SeatingPage:
-    """Every string one room's chart prints but the desks: fonts are subset from these."""
+    """Every string one room's chart prints, but the seat numbers: the fonts are subset from these."""
 
     institution: str
     room_title: str
@@ -539,6 +584,7 @@ class _SeatingPage:
 
     @classmethod
     def of(cls, session: Mapping[str, Any], room: Mapping[str, Any]) -> _SeatingPage:
+        when = session["date"] + (f" {session['start']}-{session['end']}" if session["start"] else "")
         return cls(
             institution=session["institution"],
             room_title=f"考场：{room['room']}",
@@ -547,7 +593,7 @@ class _SeatingPage:
                 ("职业（工种）", f"{session['occupation_name']}（{session['occupation']}）"),
                 ("等级", session["level_name"]),
                 ("考试科目", session["part_name"]),
-                ("考试时间", f"{session['date']} {session['start']}-{session['end']}"),
+                ("考试时间", when),
                 ("考场", room["room"]),
                 ("地点", room["location"]),
                 ("应考人数", f"{len(room['seats'])} 人"),
@@ -557,10 +603,18 @@ class _SeatingPage:
         )
 
     def heading_text(self) -> str:
-        return self.institution + SEATING_TITLE + self.room_title + PODIUM + "".join(label for label, _ in self.header)
+        return (
+            self.institution
+            + SEATING_TITLE
+            + self.room_title
+            + PODIUM
+            + "".join(label for label, _ in self.header)
+        )
 
     def body_text(self) -> str:
-        return "".join(str(value) for _, value in self.header) + self.legend + INVIGILATOR_LINE + self.occupants
+        return (
+            "".join(str(value) for _, value in self.header) + self.legend + INVIGILATOR_LINE + self.occupants
+        )
 
 
 def _check_room(room: Mapping[str, Any]) -> None:
@@ -571,16 +625,17 @@ def _check_room(room: Mapping[str, Any]) -> None:
     numbers = [s["seat"] for s in room["seats"]]
     outside = [n for n in numbers if not 1 <= n <= room["capacity"]]
     if outside:
-        raise ValidationError(f"{what} seats {room['capacity']}; seat(s) {', '.join(map(str, outside))} are not in it")
+        raise ValidationError(
+            f"{what} seats {room['capacity']}; seat(s) {', '.join(map(str, outside))} are not in it"
+        )
     if len(set(numbers)) != len(numbers):
         raise ValidationError(f"{what}: a seat number is given twice")
 
 
 def _seating_page(sheet: _Sheet, page: _SeatingPage, room: Mapping[str, Any]) -> None:
     c = sheet.c
-    sheet.text(PAGE_W / 2, PAGE_H - 20 * mm, page.institution, 14, heading=True, align="center")
-    sheet.text(PAGE_W / 2, PAGE_H - 31 * mm, SEATING_TITLE, 24, heading=True, align="center")
-    sheet.text(PAGE_W / 2, PAGE_H - 42 * mm, page.room_title, 18, heading=True, align="center")
+    for y, text, size in ((20, page.institution, 14), (31, SEATING_TITLE, 24), (42, page.room_title, 18)):
+        sheet.text(MARGIN, PAGE_H - y * mm, text, size, heading=True, align="center", width=CONTENT_W)
     top = PAGE_H - 48 * mm
     bottom = sheet.field_table(MARGIN, top, page.header, label_w=24 * mm, row_h=8 * mm, size=10)
     podium_top = bottom - 8 * mm
@@ -597,12 +652,14 @@ def _desks(sheet: _Sheet, room: Mapping[str, Any], *, top: float, bottom: float)
     """A desk per seat in a `columns`-wide grid between `top` and `bottom`, aisles between the columns."""
     c = sheet.c
     columns, capacity = room["columns"], room["capacity"]
-    rows = math.ceil(capacity / columns)
+    rows = seat_rows(capacity, columns)
     pitch_x, pitch_y = CONTENT_W / columns, (top - bottom) / rows
     desk_w = min(pitch_x * 0.84, 40 * mm)
     desk_h = min(pitch_y * 0.8, desk_w * 0.72, 26 * mm)  # a desk is wider than deep
     # sizes follow the desk, so a 40-seat room in 8 columns still fits number, name and ticket
-    number_size, name_size, ticket_size = min(16.0, desk_h * 0.3), min(13.0, desk_h * 0.25), min(8.5, desk_h * 0.15)
+    number_size = min(16.0, desk_h * 0.3)
+    name_size = min(13.0, desk_h * 0.25)
+    ticket_size = min(8.5, desk_h * 0.15)
     pad = 1.2 * mm
     by_seat = {s["seat"]: s for s in room["seats"]}
     for seat in range(1, capacity + 1):
@@ -619,20 +676,35 @@ def _desks(sheet: _Sheet, room: Mapping[str, Any], *, top: float, bottom: float)
         c.setStrokeColor(colors.black)
         c.setFillColor(colors.black)
         if taken:
-            sheet.text(x + pad, y + desk_h * 0.3, taken["name"], name_size, align="center", width=desk_w - 2 * pad)
+            sheet.text(
+                x + pad, y + desk_h * 0.3, taken["name"], name_size, align="center", width=desk_w - 2 * pad
+            )
             sheet.text(x + pad, y + desk_h * 0.08, taken["ticket"], ticket_size, align="center", width=desk_w - 2 * pad,
                        min_size=4)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- 考场准备通知单
 
-_PREPARATION = {
-    "theory": {
-        "title": "理论考场准备通知单",
-        "staff_key": "invigilators_needed",
-        "staff_label": "应配监考人员",
-        "capacity_label": "座位数",
-        "requirements": (
+
+@dataclass(frozen=True)
+class _RoomKind:
+    """What a preparation notice says for one kind of room."""
+
+    title: str
+    staff_key: str  # the room's count of staff needed, in the data
+    staff_label: str
+    capacity_label: str
+    requirements: tuple[str, ...]  # 考场要求
+    checklist: tuple[str, ...]  # 准备清单 when the data names no equipment
+
+
+_ROOM_KINDS = {
+    "theory": _RoomKind(
+        title="理论考场准备通知单",
+        staff_key="invigilators_needed",
+        staff_label="应配监考人员",
+        capacity_label="座位数",
+        requirements=(
             "考场实行单人单桌，座位间距不小于80厘米，座位按蛇形排列并粘贴座位号。",
             "考场门口张贴考场座位表和考场号，考场内张贴考场规则。",
             "考场内配备时钟，时间与北京时间一致；清除与考试内容有关的图表、资料。",
@@ -640,31 +712,47 @@ _PREPARATION = {
             "考生手机等电子通讯设备统一存放在考场外指定位置，不得带入座位。",
             "每个考场监考人员按考生数1:15配备，且不少于2名。",
         ),
-        "checklist": (
-            "考场座位表（张贴于考场门口）", "考场号、座位号标签", "考场规则", "时钟", "监控设备（开考前调试）",
-            "手机存放袋（箱）", "考生签到表", "考场记录表", "试卷袋启封记录", "备用文具（2B铅笔、橡皮、黑色签字笔）",
+        checklist=(
+            "考场座位表（张贴于考场门口）",
+            "考场号、座位号标签",
+            "考场规则",
+            "时钟",
+            "监控设备（开考前调试）",
+            "手机存放袋（箱）",
+            "考生签到表",
+            "考场记录表",
+            "试卷袋启封记录",
+            "备用文具（2B铅笔、橡皮、黑色签字笔）",
             "草稿纸",
-        ),
-    },
-    "skill": {
-        "title": "实操考场准备通知单",
-        "staff_key": "examiners_needed",
-        "staff_label": "应配考评员",
-        "capacity_label": "工位数",
-        "requirements": (
+        ),  # fmt: skip
+    ),
+    "skill": _RoomKind(
+        title="实操考场准备通知单",
+        staff_key="examiners_needed",
+        staff_label="应配考评员",
+        capacity_label="工位数",
+        requirements=(
             "各工位编号清楚，工位号与考生抽签号对应；工位之间保持安全距离并设隔离标识。",
             "设备、工具、材料按准备清单的规格和数量配齐到位，开考前逐台调试，保证完好。",
             "落实安全防护：配备劳动防护用品、灭火器材和急救药箱，电气、机械等危险作业设专人监护。",
             "考场监控设备运行正常，操作过程全程录像。",
             "考评员按考生数1:5配备，每个考场不少于3名且为奇数。",
         ),
-        "checklist": (
-            "工位编号牌", "设备（按准备清单规格、数量，开考前调试）", "工具、量具", "考核用材料及备用材料",
-            "劳动防护用品", "灭火器材、急救药箱", "评分记录表", "计时器", "监控设备", "考生签到表",
-        ),
-    },
-}  # fmt: skip
-NOTICE_FIELDS = ("institution", "session", "occupation", "occupation_name", "level_name", "date", "site", "parts", "rooms")
+        checklist=(
+            "工位编号牌",
+            "设备（按准备清单规格、数量，开考前调试）",
+            "工具、量具",
+            "考核用材料及备用材料",
+            "劳动防护用品",
+            "灭火器材、急救药箱",
+            "评分记录表",
+            "计时器",
+            "监控设备",
+            "考生签到表",
+        ),  # fmt: skip
+    ),
+}
+NOTICE_FIELDS = ("institution", "session", "occupation", "occupation_name", "level_name", "date", "site", "parts", "rooms")  # fmt: skip
 
 
 def preparation_notice(kind: str, data: dict[str, Any]) -> ReportDoc:
@@ -672,20 +760,32 @@ def preparation_notice(kind: str, data: dict[str, Any]) -> ReportDoc:
     "skill") sent to the site: the rooms with their candidates and the invigilators or examiners
     they need, the requirements every room must meet, and the checklist — `data["equipment"]`
     when given, else the usual one for the kind. Render it with `to_pdf` / `to_docx`."""
-    spec = _PREPARATION.get(kind)
+    spec = _ROOM_KINDS.get(kind)
     if spec is None:
         raise ValidationError(f"kind {kind!r} is not theory (理论) or skill (实操)")
     _require(data, NOTICE_FIELDS, "the preparation notice")
-    for room in data["rooms"]:
-        _require(room, ("room", "location", "capacity", "candidates", spec["staff_key"]), f"room {room.get('room', '?')}")
     rooms = data["rooms"]
-    rows = [[r["room"], r["location"], str(r["capacity"]), str(r["candidates"]), str(r[spec["staff_key"]])] for r in rooms]
-    rows.append(["合计", "", str(sum(r["capacity"] for r in rooms)), str(sum(r["candidates"] for r in rooms)),
-                 str(sum(r[spec["staff_key"]] for r in rooms))])  # fmt: skip
-    schedule = "；".join(f"{p['name']} {p['start']}-{p['end']}" for p in data["parts"])
-    checklist = data.get("equipment") or spec["checklist"]
+    for room in rooms:
+        _require(
+            room,
+            ("room", "location", "capacity", "candidates", spec.staff_key),
+            f"room {room.get('room', '?')}",
+        )
+    counted = ("capacity", "candidates", spec.staff_key)
+    rows = [[r["room"], r["location"], *(str(r[k]) for k in counted)] for r in rooms]
+    rows.append(["合计", "", *(str(sum(r[k] for r in rooms)) for k in counted)])
+    schedule = Table(
+        ["考场", "地点", spec.capacity_label, "考生人数", spec.staff_label], rows, [1, 2.2, 1, 1, 1.2]
+    )
+    equipment = data.get("equipment") or spec.checklist
+    checklist = Table(
+        ["序号", "物品", "落实情况"],
+        [[str(n), item, ""] for n, item in enumerate(equipment, 1)],
+        [0.6, 4, 1.2],
+    )
+    times = "；".join(f"{p['name']} {p['start']}-{p['end']}" for p in data["parts"])
     return ReportDoc(
-        title=spec["title"],
+        title=spec.title,
         institution=data["institution"],
         fields=[
             ("认定批次", data["session"]),
@@ -693,23 +793,21 @@ def preparation_notice(kind: str, data: dict[str, Any]) -> ReportDoc:
             ("等级", data["level_name"]),
             ("考试日期", data["date"]),
             ("考点", data["site"]),
-            ("考试时间", schedule),
+            ("考试时间", times),
         ],
         sections=[
             Section(
                 "一、考试安排",
-                [f"请考点于考试前一日完成下列考场的准备工作，并由考场负责人逐项核对签字（共{len(rooms)}个考场）。"],
-                [Table(["考场", "地点", spec["capacity_label"], "考生人数", spec["staff_label"]], rows, [1, 2.2, 1, 1, 1.2])],
+                [
+                    f"请考点于考试前一日完成下列考场的准备工作，由考场负责人逐项核对签字（共{len(rooms)}个考场）。"
+                ],
+                [schedule],
             ),
-            Section("二、考场要求", [f"{n}. {text}" for n, text in enumerate(spec["requirements"], 1)]),
-            Section(
-                "三、准备清单",
-                ["以下物品逐项落实后在“落实情况”栏打“√”。"],
-                [Table(["序号", "物品", "落实情况"], [[str(n), item, ""] for n, item in enumerate(checklist, 1)], [0.6, 4, 1.2])],
-            ),
+            Section("二、考场要求", [f"{n}. {text}" for n, text in enumerate(spec.requirements, 1)]),
+            Section("三、准备清单", ["以下物品逐项落实后在“落实情况”栏打“√”。"], [checklist]),
         ],
         signatures=["考务负责人（签名）", "考场负责人（签名）"],
-        footer=f"{data['session']} {spec['title']}",
+        footer=f"{data['session']} {spec.title}",
     )
 
 
@@ -720,60 +818,61 @@ def announcement(plan: dict[str, Any], institution: str) -> ReportDoc:
     """The 公告 of the annual plan: occupations and levels with fees and sessions, the eligibility
     conditions (申报条件) per occupation and level, the registration window, the sites and the
     other matters. Render it with `to_pdf` / `to_docx`."""
-    from examvault.registration.certnumber import KINDS
-
     _require(plan, ("year", "window", "evaluation", "sites", "occupations", "eligibility"), "the plan")
-    year = plan["year"]
-    window = plan["window"]
-    occupations = plan["occupations"]
-    levels_table = Table(
+    for n, o in enumerate(plan["occupations"], 1):
+        _require(o, ("code", "name", "levels", "fees"), f"the plan's occupation {n}")
+    year, occupations, evaluation = plan["year"], plan["occupations"], plan["evaluation"]
+    registration = f"{_chinese_date(plan['window']['open'])}至{_chinese_date(plan['window']['close'])}"
+    offered = Table(
         ["职业代码", "职业（工种）", "等级", "收费标准（元）", "认定批次"],
-        [
-            [o["code"], o["name"], level_name(lv), str(o["fees"].get(str(lv), "—")), "、".join(o.get("sessions", []))]
-            for o in occupations
-            for lv in o["levels"]
-        ],
+        [[o["code"], o["name"], level_name(lv), str(o["fees"].get(str(lv), "—")), "、".join(map(_month, o.get("sessions", [])))]
+         for o in occupations for lv in o["levels"]],
         [1.3, 1.5, 1.4, 1.2, 1.6],
-    )
+    )  # fmt: skip
     conditions = []
     for o in occupations:
         by_level = plan["eligibility"].get(o["code"], {})
         for lv in o["levels"]:
             texts = by_level.get(str(lv), [])
-            if texts:
-                conditions.append(f"{o['name']}（{o['code']}）{level_name(lv)}，具备以下条件之一者可申报：")
-                conditions += [f"（{n}）{text}" for n, text in enumerate(texts, 1)]
-    sites = Table(["考点代码", "考点名称", "地址"], [[s["code"], s["name"], s.get("address", "")] for s in plan["sites"]], [1, 2, 3])
-    evaluation = plan["evaluation"]
-    kind = KINDS.get(evaluation.get("kind", ""), evaluation.get("kind", ""))
+            heading = f"{o['name']}（{o['code']}）{level_name(lv)}"
+            if not texts:
+                conditions.append(f"{heading}：按国家职业标准规定的申报条件执行。")
+                continue
+            conditions.append(f"{heading}，具备以下条件之一者可申报：")
+            conditions += [f"（{n}）{text}" for n, text in enumerate(texts, 1)]
+    sites = Table(
+        ["考点代码", "考点名称", "地址"],
+        [[s["code"], s["name"], s.get("address", "")] for s in plan["sites"]],
+        [1, 2, 3],
+    )
+    kind = EVALUATION_KINDS.get(evaluation.get("kind", ""), evaluation.get("kind", ""))
     other = [f"{n}. {text}" for n, text in enumerate(plan.get("notes", []), 1)]
     if plan.get("contact"):
         other.append(f"咨询电话：{plan['contact']}")
     other.append("特此公告。")
+    how = ("报名方式：考生向认定考点提交报名申请，如实填写个人信息，提交有效居民身份证、学历证书、职业技能等级证书"
+           "（或职业资格证书）及从事本职业（工种）工作年限证明等材料，经资格审核通过后按规定缴费。")  # fmt: skip
     return ReportDoc(
         title=f"{institution}{year}年职业技能等级认定公告",
         institution=institution,
         fields=[
             ("计划名称", plan.get("title", f"{year}年度职业技能等级认定工作计划")),
             ("评价机构", f"{institution}（{kind}，代码{evaluation.get('institution_code', '')}）"),
-            ("报名时间", f"{_chinese_date(window['open'])}至{_chinese_date(window['close'])}"),
+            ("报名时间", registration),
             ("咨询电话", plan.get("contact", "")),
         ],
         sections=[
             Section(
                 "一、认定职业（工种）及等级",
-                [f"根据职业技能等级认定工作有关规定，{institution}{year}年开展以下职业（工种）及等级的认定："],
-                [levels_table],
+                [
+                    f"根据职业技能等级认定工作有关规定，{institution}{year}年开展以下职业（工种）及等级的认定："
+                ],
+                [offered],
             ),
             Section("二、申报条件", conditions or ["申报条件见各职业（工种）国家职业标准。"]),
             Section(
                 "三、报名时间与方式",
-                [
-                    f"报名时间：{_chinese_date(window['open'])}至{_chinese_date(window['close'])}。",
-                    "报名方式：考生向认定考点提交报名申请，如实填写个人信息，提交有效居民身份证、学历证书、"
-                    "职业技能等级证书（或职业资格证书）及从事本职业（工种）工作年限证明等材料，经资格审核通过后按规定缴费。",
-                    "资格审核结果和准考证打印时间另行通知。",
-                ],
+                [f"报名时间：{registration}。", how, "资格审核结果和准考证打印时间另行通知。"],
             ),
             Section("四、认定地点", tables=[sites]),
             Section("五、其他事项", other),
@@ -789,7 +888,7 @@ CERTIFICATE_FIELDS = ("number", "name", "gender", "id_number", "occupation", "oc
                       "issued_on", "institution", "photo", "token")  # fmt: skip
 CERTIFICATE_TITLE = "职业技能等级证书"
 CERTIFICATE_QR_CAPTION = "扫码验证"
-CERTIFICATE_LABELS = ("姓名", "性别", "证件号码", "职业名称", "工种", "职业技能等级", "证书编号", "发证日期", "评价机构")
+CERTIFICATE_LABELS = ("姓名", "性别", "证件号码", "职业名称", "工种", "职业技能等级", "证书编号", "发证日期", "评价机构")  # fmt: skip
 
 
 def render_certificate(cert: dict[str, Any]) -> bytes:
@@ -809,42 +908,51 @@ def render_certificate(cert: dict[str, Any]) -> bytes:
         _chinese_date(cert["issued_on"]),
         cert["institution"],
     )
+    fields = list(zip(CERTIFICATE_LABELS, values, strict=True))
     statement = f"本证书由{cert['institution']}颁发，可通过扫描二维码查验真伪"
     serial = f"印制编号：{cert['form_serial']}" if cert.get("form_serial") else ""
-    fonts = register_fonts("".join(values) + statement + serial + PHOTO_PLACEHOLDER + ASCII, CERTIFICATE_TITLE + "".join(CERTIFICATE_LABELS) + CERTIFICATE_QR_CAPTION + "：")
-    title = f"{CERTIFICATE_TITLE} {cert['number']}"
-    return _render_pdf(title, cert["institution"], fonts, lambda sheet: _draw_certificate(sheet, cert, values, statement, serial), landscape(A4))
+    fonts = register_fonts(
+        "".join(values) + statement + serial + PHOTO_PLACEHOLDER + ASCII,
+        CERTIFICATE_TITLE + "".join(CERTIFICATE_LABELS) + CERTIFICATE_QR_CAPTION + "：",
+    )
+
+    def draw(sheet: _Sheet) -> None:
+        _draw_certificate(sheet, cert, fields, statement, serial)
+
+    return _render_pdf(
+        f"{CERTIFICATE_TITLE} {cert['number']}", cert["institution"], fonts, draw, landscape(A4)
+    )
 
 
-def _draw_certificate(sheet: _Sheet, cert: Mapping[str, Any], values: Sequence[str], statement: str, serial: str) -> None:
-    c, fonts = sheet.c, sheet.fonts
+def _draw_certificate(sheet: _Sheet, cert: Mapping[str, Any], fields: Sequence[tuple[str, str]], statement: str,
+                      serial: str) -> None:  # fmt: skip
+    c = sheet.c
     page_w, page_h = landscape(A4)
     _certificate_border(c, page_w, page_h)
     c.setFillColor(SEAL_RED)
-    c.setFont(fonts.heading, 34)
+    c.setFont(sheet.fonts.heading, 34)
     c.drawCentredString(page_w / 2, page_h - 40 * mm, CERTIFICATE_TITLE, charSpace=8)
     c.setFillColor(colors.black)
-    # the photo, top left under the title
-    photo_x, photo_y = 34 * mm, page_h - 58 * mm - PHOTO_H
+    # left: the photo in its frame, the QR code below it
+    photo_x, photo_y = 42 * mm, page_h - 58 * mm - PHOTO_H
     c.setLineWidth(0.6)
     c.rect(photo_x - 1 * mm, photo_y - 1 * mm, PHOTO_W + 2 * mm, PHOTO_H + 2 * mm)
     sheet.photo(cert["photo"], photo_x, photo_y, what=f"certificate {cert['number']}")
-    # the fields, label spread over a fixed width, value on a rule
-    x_label, label_w = 88 * mm, 30 * mm
-    x_value, value_w = x_label + label_w + 6 * mm, 120 * mm
-    y = page_h - 62 * mm
-    for label, value in zip(CERTIFICATE_LABELS, values, strict=True):
-        sheet.spread(x_label, y, label, 13, label_w, heading=True)
-        sheet.text(x_label + label_w, y, "：", 13, heading=True)
-        sheet.text(x_value, y, value, 14, width=value_w, align="left")
-        c.setLineWidth(0.4)
-        c.line(x_value, y - 2.2 * mm, x_value + value_w, y - 2.2 * mm)
-        y -= 11.5 * mm
-    # the QR code under the photo
     qr_size = 32 * mm
     qr_x, qr_y = photo_x + (PHOTO_W - qr_size) / 2, photo_y - 14 * mm - qr_size
     sheet.qr(cert["token"], qr_x, qr_y, qr_size)
     sheet.text(qr_x, qr_y - 6 * mm, CERTIFICATE_QR_CAPTION, 11, heading=True, align="center", width=qr_size)
+    # right: the fields, each label spread over one width, each value on a rule
+    x_label, label_w = 102 * mm, 30 * mm
+    x_value, value_w = x_label + label_w + 6 * mm, 125 * mm
+    y = page_h - 62 * mm
+    c.setLineWidth(0.4)
+    for label, value in fields:
+        sheet.spread(x_label, y, label, 13, label_w, heading=True)
+        sheet.text(x_label + label_w, y, "：", 13, heading=True)
+        sheet.text(x_value, y, value, 14, width=value_w, align="left")
+        c.line(x_value, y - 2.2 * mm, x_value + value_w, y - 2.2 * mm)
+        y -= 11.5 * mm
     sheet.text(page_w / 2, 24 * mm, statement, 11, align="center")
     if serial:
         sheet.text(page_w - 30 * mm, 24 * mm, serial, 8, align="right")
@@ -940,14 +1048,23 @@ class _QrVersion:
     def __init__(self, version: int) -> None:
         n = version * 4 + 17
         self.version, self.size = version, n
-        self.blocks = [(b.totalCount, b.dataCount) for b in QRRSBlock.getRSBlocks(version, QRErrorCorrectLevel.M)]
+        self.blocks = [
+            (b.totalCount, b.dataCount) for b in QRRSBlock.getRSBlocks(version, QRErrorCorrectLevel.M)
+        ]
         self.data_codewords = sum(data for _, data in self.blocks)
         # placement order: codeword i of every block in turn, data first, then error correction
         # (all blocks of a version have the same number of error-correction codewords)
         starts = np.cumsum([0] + [count for _, count in self.blocks[:-1]])
         longest, ecc_len = max(count for _, count in self.blocks), self.blocks[0][0] - self.blocks[0][1]
-        data_order = [start + i for i in range(longest) for start, (_, count) in zip(starts, self.blocks, strict=True) if i < count]
-        ecc_order = [self.data_codewords + b * ecc_len + i for i in range(ecc_len) for b in range(len(self.blocks))]
+        data_order = [
+            start + i
+            for i in range(longest)
+            for start, (_, count) in zip(starts, self.blocks, strict=True)
+            if i < count
+        ]
+        ecc_order = [
+            self.data_codewords + b * ecc_len + i for i in range(ecc_len) for b in range(len(self.blocks))
+        ]
         self.interleave = np.array(data_order + ecc_order)
         self.count_bits = 8 if version <= 9 else 16
         dark = np.zeros((n, n), bool)
@@ -965,7 +1082,11 @@ class _QrVersion:
                 for c in range(max(cc - 4, 0), min(cc + 5, n)):
                     put(r, c, max(abs(r - cr), abs(c - cc)) not in (2, 4))
         centres = self._alignment_centres(version, n)
-        finder_corners = {(centres[0], centres[0]), (centres[0], centres[-1]), (centres[-1], centres[0])} if centres else set()
+        finder_corners = (
+            {(centres[0], centres[0]), (centres[0], centres[-1]), (centres[-1], centres[0])}
+            if centres
+            else set()
+        )
         for cr in centres:
             for cc in centres:
                 if (cr, cc) not in finder_corners:
@@ -1030,6 +1151,7 @@ class _QrVersion:
             at += count
         return np.frombuffer(body + b"".join(ecc), np.uint8)[self.interleave]
 
+
 @cache
 def _qr_version(version: int) -> _QrVersion:
     return _QrVersion(version)
@@ -1078,7 +1200,9 @@ def _mask_penalties(symbols: np.ndarray) -> np.ndarray:
     cannot be inside a match, so no false pattern spans two rows."""
     k, n = len(symbols), symbols.shape[1]
     same_line, block_inside = _not_last_column(n)
-    lines = np.concatenate((symbols, symbols.transpose(0, 2, 1))).reshape(2 * k, n * n)  # bool: nonzero on uint8 is 9× slower
+    lines = np.concatenate((symbols, symbols.transpose(0, 2, 1))).reshape(
+        2 * k, n * n
+    )  # bool: nonzero on uint8 is 9× slower
     same = (lines[:, 1:] == lines[:, :-1]) & same_line
     pair = same[:, :-1] & same[:, 1:]
     five = pair[:, :-2] & pair[:, 2:]  # five equal modules from here
@@ -1101,7 +1225,9 @@ def _mask_penalties(symbols: np.ndarray) -> np.ndarray:
     score = n13[:k] + n13[k:]
     grid = lines[:k]
     corner = grid[:, : -n - 1]
-    blocks = (corner == grid[:, 1:-n]) & (corner == grid[:, n:-1]) & (corner == grid[:, n + 1 :]) & block_inside
+    blocks = (
+        (corner == grid[:, 1:-n]) & (corner == grid[:, n:-1]) & (corner == grid[:, n + 1 :]) & block_inside
+    )
     score += 3 * _count_per_row(blocks)
     total = n * n
     dark = _count_per_row(grid)

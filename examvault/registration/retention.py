@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -50,7 +49,7 @@ from examvault.crypto.records import seal_fields
 from examvault.crypto.signing import canonical_json
 from examvault.custody import merkle
 from examvault.custody.models import CustodyCheckpoint, CustodyEvent, CustodyHead, CustodyNode
-from examvault.db import bulk_insert, utcnow
+from examvault.db import BEIJING, beijing_today, bulk_insert, utcnow
 from examvault.errors import IntegrityError, ValidationError
 from examvault.quality.models import ChecklistEntry, Finding, Incident
 from examvault.registration.models import (
@@ -65,7 +64,6 @@ from examvault.registration.models import (
     Room,
 )
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 PAPER_YEARS, ELECTRONIC_YEARS = 3, 5
 LISTING_LIMIT = 200  # due records listed per kind in a report; the counts are always exact
 BATCH = 500  # records per purge batch: bounded statements, bounded memory
@@ -75,8 +73,7 @@ PAPER_ROOM_KINDS = ("theory", "skill", "defence")
 # ---------------------------------------------------------------- dates
 
 
-def today() -> date:
-    return datetime.now(BEIJING).date()
+today = beijing_today  # retention ends are days in Beijing
 
 
 def add_years(day: date, years: int) -> date:

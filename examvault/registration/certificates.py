@@ -10,7 +10,6 @@ revoked number keeps its row and its history.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 import uuid
 from collections.abc import Mapping
@@ -380,20 +379,11 @@ def issue_certificate(session: Session, actor: User, keyring: Keyring, exam: Exa
 
 def released_passes(session: Session, exam: ExamSession) -> list[Candidate]:
     """The one seam to scoring: the candidates of `exam` whose results are released and passing.
+    A certificate is never made on anything less."""
+    # Scoring builds on registration, so it is imported here, late.
+    from examvault.scoring.results import released_passes as from_results
 
-    Scoring provides `examvault.scoring.results.released_passes(session, exam)`. Until it exists
-    there are no released results, and nothing is issued: a certificate is never made on a guess."""
-    try:
-        results = importlib.import_module("examvault.scoring.results")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("examvault.scoring", "examvault.scoring.results"):
-            raise
-        results = None
-    find = getattr(results, "released_passes", None)
-    if find is None:
-        raise ConflictError(f"no released results for session {exam.code}: results are computed and released by "
-                            "`examvault results` (scoring)")  # fmt: skip
-    return list(find(session, exam))
+    return from_results(session, exam)
 
 
 def issue_certificates(

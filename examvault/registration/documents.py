@@ -6,16 +6,19 @@ Pure renderers: plain dicts in, PDF bytes (or a `ReportDoc` for `export.report` 
 and DOCX) out; no database, no files. Ticket batches run to 20,000 candidates, so tickets are
 drawn on the reportlab canvas directly: the parts every ticket shares (the frame, labels and the
 back page) are drawn once as form XObjects, photos are embedded as they are, and QR codes are
-encoded here (`qr_modules`) and drawn as one-bit image masks.
+encoded here (`qr_modules`) — for a large batch in a worker process, while this one subsets the
+fonts — and drawn as one-bit image masks.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import multiprocessing
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -49,6 +52,7 @@ PHOTO_PLACEHOLDER = "照片"
 ASCII = "".join(chr(c) for c in range(0x20, 0x7F))  # codes, dates and times print in the body face
 SEAL_RED = colors.Color(0.62, 0.08, 0.08)
 HEADER_GREY = colors.Color(0.92, 0.92, 0.92)
+QrImage = tuple[int, str]  # a QR code's modules per side, and its rows packed into bytes, as hex
 
 
 def level_name(level: int | str) -> str:
@@ -194,20 +198,21 @@ class _Sheet:
 
     def qr(self, text: str, x: float, y: float, size: float) -> None:
         """The QR code of `text` with its bottom-left corner at (x, y); `size` is the symbol without
-        its quiet zone, which the caller keeps clear (four modules on each side).
+        its quiet zone, which the caller keeps clear (four modules on each side)."""
+        self.qr_image(qr_image(text), x, y, size)
 
-        Drawn as a one-bit image mask, one sample per module, not interpolated: the modules print
-        as sharp squares in the fill colour at any resolution. A vector path of the dark runs (one
-        `re` per run) renders the same, but its ~20 KB of operators per symbol cost ~0.8 ms more per
-        ticket, nearly all of it compressing them: a quarter of a 20,000-ticket batch. The mask is
-        ~1.5 KB of hex."""
-        modules = qr_modules(text)
-        n = len(modules)
-        samples = np.packbits(modules, axis=1).tobytes().hex()  # rows top to bottom, padded to bytes
+    def qr_image(self, image: QrImage, x: float, y: float, size: float) -> None:
+        """A QR code encoded by `qr_image`, drawn as a one-bit image mask, one sample per module, not
+        interpolated: the modules print as sharp squares in the fill colour at any resolution.
+
+        A vector path of the dark runs (one `re` per run) renders the same, but its ~20 KB of
+        operators per symbol cost ~0.8 ms more per ticket, nearly all of it compressing them: a
+        quarter of a 20,000-ticket batch. The mask is ~1.5 KB of hex."""
+        n, samples = image
         self.c.saveState()
         self.c.setFillColor(colors.black)
         self.c.transform(size, 0, 0, size, x, y)
-        # /D [1 0]: a 1 (dark module) paints; /Interpolate false: blocky, never blurred
+        # /D [1 0]: a 1 (dark module) paints; /I false: not interpolated, so never blurred
         self.c.addLiteral(f"BI /IM true /W {n} /H {n} /BPC 1 /D [1 0] /I false /F /AHx ID\n{samples}>\nEI")
         self.c.restoreState()
 
@@ -354,25 +359,25 @@ def render_tickets(tickets: list[dict[str, Any]], *, institution: str, notices: 
             )
         for p in t["parts"]:
             _require(p, PART_FIELDS, f"ticket {t['ticket']}, part {p.get('name', '?')}")
-    fonts = register_fonts(
-        _ticket_body_text(tickets, institution, notices), _ticket_heading_text(institution)
-    )
+    with _QrImages([t["token"] for t in tickets]) as qr_images:  # encoding starts now, alongside the fonts
+        fonts = register_fonts(
+            _ticket_body_text(tickets, institution, notices), _ticket_heading_text(institution)
+        )
 
-    def draw(sheet: _Sheet) -> None:
-        _draw_tickets(sheet, tickets, institution, notices)
+        def draw(sheet: _Sheet) -> None:
+            _draw_tickets(sheet, tickets, qr_images, institution, notices)
 
-    return _render_pdf(f"{institution} {TICKET_TITLE}", institution, fonts, draw)
+        return _render_pdf(f"{institution} {TICKET_TITLE}", institution, fonts, draw)
 
 
-def _draw_tickets(
-    sheet: _Sheet, tickets: Sequence[Mapping[str, Any]], institution: str, notices: Sequence[str]
-) -> None:
+def _draw_tickets(sheet: _Sheet, tickets: Sequence[Mapping[str, Any]], qr_images: Iterable[QrImage], institution: str,
+                  notices: Sequence[str]) -> None:  # fmt: skip
     c, layout = sheet.c, _TicketLayout()
     c.beginForm("ticket-back")
     _ticket_back(sheet, notices)
     c.endForm()
     fronts: set[int] = set()
-    for t in tickets:
+    for t, qr in zip(tickets, qr_images, strict=True):
         parts = len(t["parts"])
         if parts not in fronts:  # a form is defined between pages, before anything is drawn on one
             c.beginForm(f"ticket-front-{parts}")
@@ -380,7 +385,7 @@ def _draw_tickets(
             c.endForm()
             fronts.add(parts)
         c.doForm(f"ticket-front-{parts}")
-        _ticket_values(sheet, layout, t)
+        _ticket_values(sheet, layout, t, qr)
         c.showPage()
         c.doForm("ticket-back")
         c.showPage()
@@ -477,13 +482,13 @@ def _ticket_photo_box(lay: _TicketLayout) -> tuple[float, float, float, float]:
     return x, y, PHOTO_W, PHOTO_H
 
 
-def _ticket_values(sheet: _Sheet, lay: _TicketLayout, t: Mapping[str, Any]) -> None:
-    """One candidate's values into the frame."""
+def _ticket_values(sheet: _Sheet, lay: _TicketLayout, t: Mapping[str, Any], qr: QrImage) -> None:
+    """One candidate's values into the frame, and their photo and QR code."""
     with sheet.text_block():
         _ticket_texts(sheet, lay, t)
     x, y, w, h = _ticket_photo_box(lay)
     sheet.photo(t["photo"], x, y, w, h, what=f"ticket {t['ticket']}")
-    sheet.qr(t["token"], *lay.qr_origin(len(t["parts"])), lay.qr_size)
+    sheet.qr_image(qr, *lay.qr_origin(len(t["parts"])), lay.qr_size)
 
 
 def _ticket_texts(sheet: _Sheet, lay: _TicketLayout, t: Mapping[str, Any]) -> None:
@@ -827,19 +832,17 @@ def announcement(plan: dict[str, Any], institution: str) -> ReportDoc:
         ["职业代码", "职业（工种）", "等级", "收费标准（元）", "认定批次"],
         [[o["code"], o["name"], level_name(lv), str(o["fees"].get(str(lv), "—")), "、".join(map(_month, o.get("sessions", [])))]
          for o in occupations for lv in o["levels"]],
-        [1.3, 1.5, 1.4, 1.2, 1.6],
+        [1.2, 1.2, 1.3, 1.2, 2.1],
     )  # fmt: skip
     conditions = []
     for o in occupations:
         by_level = plan["eligibility"].get(o["code"], {})
-        for lv in o["levels"]:
-            texts = by_level.get(str(lv), [])
-            heading = f"{o['name']}（{o['code']}）{level_name(lv)}"
-            if not texts:
-                conditions.append(f"{heading}：按国家职业标准规定的申报条件执行。")
-                continue
-            conditions.append(f"{heading}，具备以下条件之一者可申报：")
-            conditions += [f"（{n}）{text}" for n, text in enumerate(texts, 1)]
+        for lv in (lv for lv in o["levels"] if by_level.get(str(lv))):
+            conditions.append(f"{o['name']}（{o['code']}）{level_name(lv)}，具备以下条件之一者可申报：")
+            conditions += [f"（{n}）{text}" for n, text in enumerate(by_level[str(lv)], 1)]
+        unstated = "、".join(level_name(lv) for lv in o["levels"] if not by_level.get(str(lv)))
+        if unstated:
+            conditions.append(f"{o['name']}（{o['code']}）{unstated}：按国家职业标准规定的申报条件执行。")
     sites = Table(
         ["考点代码", "考点名称", "地址"],
         [[s["code"], s["name"], s.get("address", "")] for s in plan["sites"]],
@@ -869,7 +872,7 @@ def announcement(plan: dict[str, Any], institution: str) -> ReportDoc:
                 ],
                 [offered],
             ),
-            Section("二、申报条件", conditions or ["申报条件见各职业（工种）国家职业标准。"]),
+            Section("二、申报条件", conditions),
             Section(
                 "三、报名时间与方式",
                 [f"报名时间：{registration}。", how, "资格审核结果和准考证打印时间另行通知。"],
@@ -1233,3 +1236,63 @@ def _mask_penalties(symbols: np.ndarray) -> np.ndarray:
     dark = _count_per_row(grid)
     score += 10 * ((np.abs(dark * 20 - total * 10) + total - 1) // total - 1)
     return score
+
+
+def qr_image(text: str) -> QrImage:
+    """The QR code of `text` as `_Sheet.qr_image` draws it."""
+    modules = qr_modules(text)
+    return len(modules), np.packbits(modules, axis=1).tobytes().hex()  # rows top to bottom, padded to bytes
+
+
+def _qr_images(texts: Sequence[str]) -> list[QrImage]:
+    return [qr_image(t) for t in texts]
+
+
+_QR_WORKER_FROM = 1000  # tickets; fewer are done before a worker process has imported numpy and reportlab
+_QR_CHUNK = 500
+
+
+class _QrImages:
+    """The QR images of a batch's tokens, in order. Encoding takes ~0.5 ms a ticket — 10 s of a
+    20,000-ticket batch — so a large batch has them encoded in a worker process, started before the
+    font subsetting, which leaves the second core idle for as long. If the worker cannot start (a
+    daemon process may have no children) or fails, the rest is encoded here, where an error in a
+    token is raised as it would be without the worker."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._texts = texts
+        self._pool: ProcessPoolExecutor | None = None
+        self._chunks: dict[int, Future[list[QrImage]]] = {}
+        if len(texts) < _QR_WORKER_FROM:
+            return
+        try:
+            # spawn: a fork of a threaded process (a web server, say) can deadlock in the child
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            for start in range(0, len(texts), _QR_CHUNK):
+                self._chunks[start] = self._pool.submit(_qr_images, texts[start : start + _QR_CHUNK])
+        except Exception:  # whatever stops the worker, the batch is encoded here instead
+            self.close()
+
+    def __enter__(self) -> _QrImages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[QrImage]:
+        for start in range(0, len(self._texts), _QR_CHUNK):
+            yield from self._chunk(start)
+
+    def _chunk(self, start: int) -> list[QrImage]:
+        future = self._chunks.get(start)
+        if future is not None:
+            try:
+                return future.result()
+            except Exception:  # the worker broke, or a token is bad: find out here
+                self.close()
+        return _qr_images(self._texts[start : start + _QR_CHUNK])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool, self._chunks = None, {}

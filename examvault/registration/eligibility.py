@@ -153,10 +153,29 @@ def parse_rules(doc: Any, what: str) -> Rules:
     missing = [lv for lv in LEVEL_NAMES if lv not in defaults]
     if missing:
         raise ValidationError(f"{what}: defaults lack level(s) {', '.join(map(str, missing))}")
-    occupations = {str(code): _levels(levels, f"{what}: occupations.{code}") for code, levels in (doc.get("occupations") or {}).items()}
-    related = {str(k): frozenset(str(x) for x in v) for k, v in (doc.get("related") or {}).items()}
-    floor = (doc.get("employer") or {}).get("min_years") or {}
-    return Rules(defaults, occupations, related, {int(k): float(v) for k, v in floor.items()}, str(doc.get("version_note", "")))
+    occupations = {str(code): _levels(levels, f"{what}: occupations.{code}") for code, levels in _mapping(doc, "occupations", what).items()}
+    related = {}
+    for code, codes in _mapping(doc, "related", what).items():
+        if not isinstance(codes, list):
+            raise ValidationError(f"{what}: related.{code} lists occupation codes ([6-31-01-02, …])")
+        related[str(code)] = frozenset(str(x) for x in codes)
+    floor = {}
+    for key, years in _mapping(doc.get("employer") or {}, "min_years", f"{what}: employer").items():
+        try:
+            level, value = int(key), float(years)
+        except (TypeError, ValueError):
+            level, value = 0, -1.0
+        if level not in LEVEL_NAMES or value < 0:
+            raise ValidationError(f"{what}: employer.min_years.{key}: a level 1–5 and a number of years ≥ 0")
+        floor[level] = value
+    return Rules(defaults, occupations, related, floor, str(doc.get("version_note", "")))
+
+
+def _mapping(doc: Mapping[str, Any], key: str, what: str) -> Mapping[str, Any]:
+    value = doc.get(key) or {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what}: `{key}` is a mapping")
+    return value
 
 
 def load_rules_text(text: str, what: str) -> tuple[dict[str, Any], Rules]:

@@ -3,7 +3,10 @@
 Candidates from one work unit are spread evenly through the seating order (each unit's members
 at evenly spaced fractions of it), and the order is cut into one block per room. So a unit
 with k members in R rooms puts about k/R in each, and within a room its members sit about
-(room size / their number) seats apart rather than side by side.
+(room size / their number) seats apart rather than side by side; a local search then swaps desks
+that still put colleagues together, and within a room the form's own order, untangled the same way,
+is kept when it does better. Rooms get their proportional share first: a narrow room (one or two
+places) may hold two colleagues that the form's order would have put in different rooms.
 
 Desks are laid out in `columns` columns from the front; seat numbers snake column by column
 (单人单桌, as 座位表 are posted): see `position`, which the seating chart draws from.
@@ -54,10 +57,22 @@ def seat(candidates: Sequence[Hashable], units: Sequence[str], capacities: Seque
     order = spread_order(units)
     out, start = [], 0
     for room, size in enumerate(_block_sizes(len(candidates), capacities)):
-        block = _untangle(order[start : start + size], units, capacities[room], columns)
+        # Who sits in a room is the spread order's block (each unit's proportional share); where they sit
+        # is the better of that order and the form's own, each untangled: an order already interleaved,
+        # or a narrow room, can do better as given.
+        members = order[start : start + size]
+        block = min((_untangle(o, units, capacities[room], columns) for o in (members, sorted(members))),
+                    key=lambda b: _clashes([b], units, [capacities[room]], columns))  # fmt: skip
         out += [Placement(candidates[i], room, n) for n, i in enumerate(block, start=1)]
         start += size
     return out
+
+
+def _clashes(blocks: list[list[int]], units: Sequence[str], capacities: Sequence[int], columns: int) -> int:
+    """Same-unit pairs side by side or one behind the other, over every room's block of seats 1…n."""
+    return sum(1 for room, block in enumerate(blocks) for s in range(len(block))
+               for n in neighbours(s + 1, capacities[room], columns)
+               if s + 1 < n <= len(block) and units[block[s]] == units[block[n - 1]])  # fmt: skip
 
 
 def _untangle(block: list[int], units: Sequence[str], capacity: int, columns: int, passes: int = 3) -> list[int]:
@@ -91,17 +106,21 @@ def _untangle(block: list[int], units: Sequence[str], capacity: int, columns: in
     return seats
 
 
+
 def _block_sizes(n: int, capacities: Sequence[int]) -> list[int]:
     """How many sit in each room: the fewest rooms that hold everyone, filled evenly up to each capacity."""
-    used, room_for = 0, 0
-    while room_for < n:  # callers pass rooms with free places only
-        room_for += capacities[used]
-        used += 1
+    rooms, room_for = [], 0
+    for r, cap in enumerate(capacities):
+        if room_for >= n:
+            break
+        if cap > 0:  # a full room takes nobody
+            rooms.append(r)
+            room_for += cap
     sizes = [0] * len(capacities)
     left = n
-    for r in sorted(range(used), key=lambda r: capacities[r]):  # small rooms first: each takes its fair share or less
-        share = math.ceil(left / (used - sum(1 for x in sizes[:used] if x)))
-        sizes[r] = min(capacities[r], share)
+    ordered = sorted(rooms, key=lambda r: capacities[r])  # small rooms first: each takes its fair share or less
+    for k, r in enumerate(ordered):
+        sizes[r] = min(capacities[r], math.ceil(left / (len(ordered) - k)))
         left -= sizes[r]
     return sizes
 

@@ -9,6 +9,7 @@ from examvault.export import models as _export  # noqa: F401
 from examvault.itembank import models as _itembank  # noqa: F401
 from examvault.quality import models as _quality  # noqa: F401
 from examvault.registration import models as _registration  # noqa: F401
+from examvault.scoring import models as _scoring  # noqa: F401
 from examvault.staff import models as _staff  # noqa: F401
 
 metadata = Base.metadata

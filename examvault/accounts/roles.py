@@ -77,6 +77,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "retention.read": frozenset({"exam_admin", "supervisor", "admin"}),
     "retention.purge": frozenset({"admin"}),
     "report.annual": frozenset({"exam_admin", "supervisor", "admin"}),
+    # Scoring: examiners import the marking key sealed to them; exam administration imports responses
+    # and panels' score sheets, computes, publicises and releases results.
+    "scoring.key": frozenset({"examiner", "exam_admin"}),
+    "scoring.responses": frozenset({"exam_admin"}),
+    "scoring.parts": frozenset({"exam_admin", "examiner"}),
+    "results.compute": frozenset({"exam_admin"}),
+    "results.read": frozenset({"exam_admin", "supervisor", "admin"}),
+    "results.publicize": frozenset({"exam_admin"}),
+    "results.release": frozenset({"exam_admin"}),
     # The personnel registry: examiners, invigilators, chief examiners and supervisors.
     "staff.read": frozenset({"exam_admin", "supervisor", "admin"}),
     "staff.manage": frozenset({"exam_admin", "admin"}),

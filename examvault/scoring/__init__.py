@@ -1,0 +1,1 @@
+"""Scoring: marking keys, responses, objective scoring, blind double marking, results."""

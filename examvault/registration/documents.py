@@ -298,7 +298,7 @@ MAX_PARTS = 5  # 理论, 实操, 综合评审… the QR code below the parts sti
 TICKET_TITLE = "职业技能等级认定准考证"
 QR_CAPTION = "扫码核验（五对照）"
 SIGNATURE_LINE = "考生签名：＿＿＿＿＿＿＿＿"
-# label, value key; rows 1–5 sit beside the photo, rows 6–7 run the full width
+# (label, key[, label, key]) per row; rows 1–5 sit beside the photo, rows 6–7 run the full width
 _PERSON_ROWS = (("姓名", "name", "性别", "gender"), ("身份证号", "id_number"), ("准考证号", "ticket"),
                 ("职业（工种）", "occupation"), ("申报等级", "level_name"), ("认定批次", "session"), ("考点", "site"))  # fmt: skip
 _PHOTO_ROWS = 5
@@ -392,11 +392,8 @@ def _draw_tickets(sheet: _Sheet, tickets: Sequence[Mapping[str, Any]], qr_images
 
 
 def _ticket_values_text(t: Mapping[str, Any]) -> str:
-    values = [str(t[k]) for k in ("ticket", "name", "id_number", "gender", "occupation_name", "occupation",
-                                  "level_name", "session", "site")]  # fmt: skip
-    for p in t["parts"]:
-        values += [str(p[k]) for k in PART_FIELDS]
-    return "".join(values)
+    printed = [str(t[k]) for k in TICKET_FIELDS if k not in ("level", "parts", "photo", "token")]
+    return "".join(printed + [str(p[k]) for p in t["parts"] for k in PART_FIELDS])
 
 
 def _ticket_body_text(tickets: Sequence[Mapping[str, Any]], institution: str, notices: Sequence[str]) -> str:
@@ -987,11 +984,13 @@ def _certificate_border(c: Canvas, page_w: float, page_h: float) -> None:
 
 # ---------------------------------------------------------------------------------- QR codes
 #
-# reportlab's QrCodeWidget needs ~30 ms per token of ticket length (pure Python Reed–Solomon and
-# mask scoring) and draws each dark module as its own rectangle: 20,000 tickets would take ten
-# minutes. The encoder below is the same ISO/IEC 18004 byte-mode encoding at level M (the test
-# checks it module for module against reportlab's for every mask); it takes the block table from
-# reportlab, keeps each version's fixed patterns, places data with numpy and scores the 8 masks at once.
+# reportlab's QrCodeWidget needs 30–50 ms for a token of ticket length (Reed–Solomon and mask
+# scoring in pure Python) and draws each dark module as a rectangle of its own: 20,000 tickets would
+# take a quarter of an hour for their QR codes alone. The encoder below is the same ISO/IEC 18004
+# byte-mode encoding at level M (the tests check it module for module against reportlab's, for
+# every mask, and its mask choice against the standard's penalty), in ~0.5 ms: it takes the block
+# table from reportlab, keeps each version's fixed patterns, places the data with numpy and scores
+# the eight masks at once.
 
 
 def _gf_tables() -> tuple[list[int], list[int]]:
@@ -1196,22 +1195,19 @@ def _mask_penalties(symbols: np.ndarray) -> np.ndarray:
     """The penalty score of each symbol in the stack: runs of five or more (N1), 2×2 blocks (N2),
     finder-like patterns (N3) and the dark proportion (N4).
 
-    Scoring is half the cost of a symbol, so it runs on each symbol's rows (and columns) laid end
-    to end in one flat uint8 line: numpy's cost is per inner loop, and a flat line is one loop
-    where n rows are n. Flags at the line ends keep runs and blocks from wrapping; for N3 each
-    row is padded with four light modules on either side, and eight light modules in a row
-    cannot be inside a match, so no false pattern spans two rows."""
+    Scoring is most of the cost of a symbol, so it runs on each symbol's rows (and columns) laid
+    end to end in one flat line: numpy's cost is per inner loop, and a flat line is one loop where
+    n rows are n. Flags at the row ends keep runs and blocks from wrapping into the next row."""
     k, n = len(symbols), symbols.shape[1]
     same_line, block_inside = _not_last_column(n)
-    lines = np.concatenate((symbols, symbols.transpose(0, 2, 1))).reshape(
-        2 * k, n * n
-    )  # bool: nonzero on uint8 is 9× slower
+    # rows, then columns; bool throughout, as numpy's nonzero on uint8 takes nine times as long
+    lines = np.concatenate((symbols, symbols.transpose(0, 2, 1))).reshape(2 * k, n * n)
     same = (lines[:, 1:] == lines[:, :-1]) & same_line
     pair = same[:, :-1] & same[:, 1:]
     five = pair[:, :-2] & pair[:, 2:]  # five equal modules from here
     run_starts = five.copy()
     run_starts[:, 1:] &= ~same[:, :-4]
-    n1 = _count_per_row(five) + 2 * _count_per_row(run_starts)
+    n1 = _count_per_row(five) + 2 * _count_per_row(run_starts)  # 3 + (length − 5) per run of 5 or more
     # N3, 1:1:3:1:1 (dark-light-dark×3-light-dark) with four light modules before or after it: find
     # every dark triple, keep those with the rest of the pattern around them, then look either side.
     # Each row gets four light modules at both ends (outside the symbol is light), so looking up to
@@ -1232,6 +1228,7 @@ def _mask_penalties(symbols: np.ndarray) -> np.ndarray:
         (corner == grid[:, 1:-n]) & (corner == grid[:, n:-1]) & (corner == grid[:, n + 1 :]) & block_inside
     )
     score += 3 * _count_per_row(blocks)
+    # N4: 10 for each full 5 % the dark share strays beyond 45–55 % (n is odd: never exactly 50 %)
     total = n * n
     dark = _count_per_row(grid)
     score += 10 * ((np.abs(dark * 20 - total * 10) + total - 1) // total - 1)

@@ -64,3 +64,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     table = [r for r in load_workbook(next((reg / "annual").glob("*.xlsx"))).active.iter_rows(values_only=True)]
     total = next(r for r in table if r[0] == "合计")
     assert total[3:6] == (34, 31, 3)  # registered, accepted, refused
+
+    # issue 7 with scoring: the sitting is scored, publicised, released, and certificates are issued from it
+    import re
+
+    assert "importing one again is refused" in text and "refused whole" in text and "column EW (151)" in text
+    assert "release today is refused" in text and "objection 1 recorded" in text
+    issued = int(re.search(r"(\d+) certificates issued from the released passes", text)[1])  # type: ignore[index]
+    passed = int(re.search(r"results released, (\d+) passed", text)[1])  # type: ignore[index]
+    assert issued == passed > 0
+    (cert,) = (demo / "scoring").glob("证书-*.pdf")
+    printed = "".join(p.extract_text() for p in PdfReader(cert).pages)
+    assert "职业技能等级证书" in printed and cert.stem.split("-", 1)[1] in printed.replace(" ", "")
+    assert total[9] == passed and total[11] == issued  # the annual table's 合格 and 发证

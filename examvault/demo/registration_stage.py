@@ -1,7 +1,7 @@
-"""Demo: next sitting's registration — the annual plan and its 公告, a registration form with photos
+"""Demo: a sitting from registration — the annual plan and its 公告, a registration form with photos
 (one bad file refused whole, ineligible applicants refused with their reasons), seating that keeps
-colleagues apart, invigilators posted through the rules, tickets with signed QR codes, the door
-check, the annual statistics, and the certificate form stock waiting for released results."""
+colleagues apart, invigilators and examiner panels posted through the rules, tickets with signed QR
+codes, and the door check. Scoring, results and certificates follow in the scoring stage."""
 
 from __future__ import annotations
 
@@ -20,10 +20,8 @@ from examvault.bank import Bank
 from examvault.crypto.signing import VerifyKey
 from examvault.db import BEIJING, beijing_today
 from examvault.errors import ExamvaultError
-from examvault.registration.annual import write_annual_report
 from examvault.registration.attendance import close_part, record
 from examvault.registration.candidates import import_candidates, list_candidates
-from examvault.registration.certificates import receive_forms
 from examvault.registration.identity import check_digit
 from examvault.registration.plan import announce, create_plan
 from examvault.registration.service import create_session
@@ -76,18 +74,19 @@ def _write_form(path: Path, rows: list[dict[str, str]]) -> None:
     wb.save(path)
 
 
-def run_registration_stage(bank: Callable[[str], Bank], directory: Path, console: Console, step: int, occupation: str) -> tuple[int, str, date]:
+def run_registration_stage(bank: Callable[[str], Bank], directory: Path, console: Console, step: int, occupation: str,
+                           papers: list[str]) -> tuple[int, str, date]:  # fmt: skip
     rng = random.Random(2027)
     admin = bank("kaowu")
     today = beijing_today()
-    exam_date = today + timedelta(days=30)
+    exam_date = today  # the sitting runs today, so results, publicity and certificates follow it in this demo
     year = exam_date.year
     out = directory / "registration"
     photos = out / "照片"
     photos.mkdir(parents=True)
 
     plan = {"year": year, "title": f"{year}年度职业技能等级认定工作计划",
-            "window": {"open": (today - timedelta(days=10)).isoformat(), "close": (today + timedelta(days=10)).isoformat()},
+            "window": {"open": (today - timedelta(days=30)).isoformat(), "close": today.isoformat()},
             "evaluation": {"kind": "S", "institution_code": "0001", "province": "36"},
             "sites": [{"code": "360101", "name": "示范技师学院", "address": "南昌市青山湖区示范路1号 实训楼"}],
             "occupations": [{"code": occupation, "levels": [5, 4, 3, 2, 1], "fees": {"5": 150, "4": 200, "3": 250, "2": 400, "1": 500},
@@ -119,15 +118,19 @@ def run_registration_stage(bank: Callable[[str], Bank], directory: Path, console
     for c in (c for c in r["candidates"] if c["status"] == "refused"):
         console.print(f"     ✗ {c['row']} {c['id']} {c['id_number_masked']}: {c['reason']}", markup=False)
 
-    code = f"{exam_date:%Y%m}-电工-3-理论实操"
+    code = f"{exam_date:%Y%m%d}-电工-3"
     create_session(admin, code, occupation=occupation, level=3, exam_date=exam_date, plan_year=year, site_code="360101",
-                   times={"theory": "09:00-10:30", "skill": "13:30-16:30"})  # fmt: skip
-    seated = seat_session(admin, code, capacity={"theory": 16, "skill": 16})
+                   times={"theory": "09:00-10:30", "skill": "13:30-16:30"}, papers=papers)  # fmt: skip
+    seated = seat_session(admin, code, capacity={"theory": 16, "skill": 15})
     rooms = ", ".join(f"{x['room']} ({x['candidates']})" for x in seated["rooms"])
     console.print(f"{step + 2}. session {code}: {seated['seated']} seated — {rooms}; colleagues side by side: {seated['same_unit_neighbours']}")
     for room, people in (("理论01", ("JK001", "JK002")), ("理论02", ("JK003", "JK004"))):
         a = assign(admin, code, "invigilator", people, room=room)
         console.print(f"   invigilators for {room} checked against the rules (≥ 2, 1 per 15): {' '.join(a['staff'])}")
+    for room, people in (("实操01", ("KP002", "KP003", "KP006")), ("实操02", ("KP007", "KP008", "KP009")),
+                         ("实操03", ("KP010", "KP011", "KP012"))):  # fmt: skip
+        a = assign(admin, code, "examiner", people, room=room)
+        console.print(f"   examiner panel for {room} checked (odd, ≥ 3, 1 per 5, 回避, cards): {' '.join(a['staff'])}")
     seating_chart(admin, code, out / "考场座位表.pdf")
     notices = preparation_notices(admin, code, out)["files"]
     t = print_tickets(admin, code, out=out / "准考证-全部.pdf", split=out / "准考证")
@@ -149,13 +152,8 @@ def run_registration_stage(bank: Callable[[str], Bank], directory: Path, console
     console.print(f"   theory entry: {closed.get('present', 0)} on time, {closed.get('late', 0)} late (≤ 30 min, admitted), "
                   f"{closed.get('refused', 0)} refused (35 min late; one 人证不符 → irregularity filed), {closed['absent']} absent")  # fmt: skip
 
-    stock = receive_forms(admin, f"{year}-01", first_serial=f"JX{year}000001", count=200)
-    report = write_annual_report(admin, year, out / "annual")
-    console.print(f"{step + 4}. certificate forms in stock: {stock.get('count', 200)} (JX{year}000001…); certificates are issued from "
-                  f"released results, which scoring (issue 8) produces. Annual statistics → registration/annual/ "
-                  f"({report['totals']['registered']} registered, {report['totals']['sat']} sat)")  # fmt: skip
     admin.close()
-    return step + 5, code, exam_date
+    return step + 4, code, exam_date
 
 
 def datetime_at(day: date, hour: int, minute: int) -> Any:

@@ -191,7 +191,11 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     step, sitting = run_staff_stage(bank, directory, console, step, papers, OCCUPATION)
     from examvault.demo.registration_stage import run_registration_stage
 
-    step, next_sitting, next_day = run_registration_stage(bank, directory, console, step, OCCUPATION)
+    step, next_sitting, next_day = run_registration_stage(bank, directory, console, step, OCCUPATION,
+                                                         [p["code"] for p in papers if p["code"].startswith(paper_code[:-1])])
+    from examvault.demo.scoring_stage import run_scoring_stage
+
+    step = run_scoring_stage(bank, directory, console, step, next_sitting, next_day)
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):

@@ -46,6 +46,13 @@ def _roster(rng: random.Random, today: datetime, occupation: str) -> list[list[s
         ("KP004", "黄国栋", "国网南昌供电公司", "考评员", "JX-KP-2024-0004", valid),  # same unit as skill candidates
         ("KP005", "赵文斌", "江西电力职业技术学院", "考评员", "JX-KP-2023-0005", expired),
         ("KP006", "吴晓东", "江西机电职业技术学院", "考评员", "JX-KP-2024-0006", valid),
+        # the panels of next month's skill stations (registration stage)
+        ("KP007", "郑海波", "南昌工程学院", "考评员", "JX-KP-2024-0007", valid),
+        ("KP008", "冯丽娟", "江西电力职业技术学院", "考评员", "JX-KP-2024-0008", valid),
+        ("KP009", "曹志远", "九江职业技术学院", "考评员", "JX-KP-2024-0009", valid),
+        ("KP010", "彭建军", "赣州技师学院", "考评员", "JX-KP-2024-0010", valid),
+        ("KP011", "曾晓红", "宜春职业技术学院", "考评员", "JX-KP-2024-0011", valid),
+        ("KP012", "肖国平", "江西机电职业技术学院", "考评员", "JX-KP-2024-0012", valid),
         ("JK001", "周敏", "示范技师学院", "监考", "", ""),
         ("JK002", "徐静", "示范技师学院", "监考", "", ""),
         ("JK003", "孙丽", "示范技师学院", "监考", "", ""),

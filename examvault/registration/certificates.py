@@ -377,6 +377,13 @@ def issue_certificate(session: Session, actor: User, keyring: Keyring, exam: Exa
     return cert
 
 
+def released_on(session: Session, exam: ExamSession) -> date | None:
+    from examvault.scoring.models import Publicity
+
+    pub = session.get(Publicity, exam.id)
+    return pub.released_at.astimezone(BEIJING).date() if pub and pub.released_at else None
+
+
 def released_passes(session: Session, exam: ExamSession) -> list[Candidate]:
     """The one seam to scoring: the candidates of `exam` whose results are released and passing.
     A certificate is never made on anything less."""
@@ -400,6 +407,9 @@ def issue_certificates(
         _check_day(exam, day)
         numbering(session, exam)  # refuse before anything is opened
         passes = released_passes(session, exam)
+        released = released_on(session, exam)
+        if released is not None and day < released:
+            raise ValidationError(f"issue date {day.isoformat()} is before the results were released on {released.isoformat()}")
         done = set(session.scalars(select(Certificate.candidate_id).where(
             Certificate.session_id == exam.id, Certificate.status.in_(("issued", "revoked")))))  # fmt: skip
         todo = sorted((c for c in passes if c.id not in done), key=lambda c: c.code)

@@ -27,7 +27,7 @@ from examvault.bank import Bank
 from examvault.crypto.records import seal_fields
 from examvault.errors import NOTHING_IMPORTED, Issue, ValidationError
 from examvault.itembank.domain import CHOICE_TYPES, OBJECTIVE_TYPES, OPTION_LETTERS
-from examvault.registration.models import Candidate, Seat
+from examvault.registration.models import Attendance, Candidate, Seat
 from examvault.registration.service import get_session
 from examvault.scoring import objective as O
 from examvault.scoring.keys import current_key
@@ -59,6 +59,8 @@ def import_responses(bank: Bank, session_code: str, path: Path, *, source: str =
         cands = {c.ticket: c for c in session.scalars(select(Candidate).where(Candidate.session_id == exam.id))}
         theory = set(session.scalars(select(Seat.candidate_id).where(Seat.session_id == exam.id, Seat.part == "theory")))
         done = set(session.scalars(select(ScoredResponse.candidate_id).where(ScoredResponse.session_id == exam.id)))
+        kept_out = set(session.scalars(select(Attendance.candidate_id).where(
+            Attendance.session_id == exam.id, Attendance.part == "theory", Attendance.status.in_(("absent", "refused")))))  # fmt: skip
         keys: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         issues: list[Issue] = []
         by_form: dict[str, list[tuple[Any, Candidate]]] = defaultdict(list)
@@ -71,6 +73,8 @@ def import_responses(bank: Bank, session_code: str, path: Path, *, source: str =
                 problems.append(("ticket", f"no ticket {ticket!r} in session {session_code}"))
             elif cand.id not in theory:
                 problems.append(("ticket", "this candidate does not sit the theory part in this session"))
+            elif cand.id in kept_out:
+                problems.append(("ticket", "this candidate was recorded absent or refused entry at the door; an answer sheet cannot be theirs"))
             elif cand.id in done:
                 problems.append(("ticket", "this candidate's answers are already scored"))
             elif ticket in seen:

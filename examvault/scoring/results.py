@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections import defaultdict
 from datetime import date
@@ -50,7 +51,12 @@ def combine(scores: list[float]) -> tuple[float | None, str]:
         return None, f"{len(scores)} examiner score(s); a panel is an odd number, at least 3"
     if max(scores) - min(scores) > SPREAD:
         return None, f"examiners' scores spread {max(scores) - min(scores):g} points (> {SPREAD:g}): the chief examiner reviews them"
-    return round(sum(scores) / len(scores), 1), ""
+    return _tenths(sum(scores) / len(scores)), ""
+
+
+def _tenths(score: float) -> float:
+    """Scores are kept to one decimal, rounded down: 59.97 is 59.9, never a pass."""
+    return math.floor(round(score * 10, 6)) / 10
 
 
 def compute(bank: Bank, session_code: str) -> dict[str, Any]:
@@ -64,9 +70,10 @@ def compute(bank: Bank, session_code: str) -> dict[str, Any]:
         if not cands:
             raise ConflictError(f"session {session_code} has no candidates")
         attendance = {(a.candidate_id, a.part): a.status for a in session.scalars(select(Attendance).where(Attendance.session_id == exam.id))}
-        totals = {p: t for p, t in session.execute(select(MarkingKey.paper, MarkingKey.total_points).order_by(MarkingKey.version))}
-        objective = {r.candidate_id: (r.objective, totals.get(r.paper) or 100.0)
-                     for r in session.scalars(select(ScoredResponse).where(ScoredResponse.session_id == exam.id))}  # fmt: skip
+        # Each answer sheet is scaled by the total of the key it was scored against.
+        objective = {cid: (earned, total) for cid, earned, total in session.execute(
+            select(ScoredResponse.candidate_id, ScoredResponse.objective, MarkingKey.total_points)
+            .join(MarkingKey, MarkingKey.id == ScoredResponse.key_id).where(ScoredResponse.session_id == exam.id))}  # fmt: skip
         panels: dict[tuple[uuid.UUID, str], list[float]] = defaultdict(list)
         for p in session.scalars(select(PartScore).where(PartScore.session_id == exam.id)):
             panels[(p.candidate_id, p.part)].append(p.score)
@@ -89,14 +96,17 @@ def compute(bank: Bank, session_code: str) -> dict[str, Any]:
                         missing.append(f"{c.ticket}: no theory responses")
                         continue
                     earned, total = objective[c.id]
-                    parts[part] = round(earned * 100 / total, 1) if total else 0.0
+                    if not total:
+                        missing.append(f"{c.ticket}: the key it was scored against has no total points")
+                        continue
+                    parts[part] = _tenths(earned * 100 / total)
                 else:
                     score, why = combine(panels.get((c.id, part), []))
                     if score is None:
                         missing.append(f"{c.ticket} {part}: {why}")
                         continue
                     parts[part] = score
-            sat = [parts[p] for p, how in c.parts.items() if how != "免考"]
+            sat = [parts.get(p) for p, how in c.parts.items() if how != "免考"]
             passed = status == "scored" and all(s is not None and s >= PASS_MARK for s in sat)
             rows.append({"candidate_id": c.id, "parts": parts, "passed": passed, "status": status, "note": "；".join(notes)})
         if missing:

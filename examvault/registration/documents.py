@@ -339,11 +339,14 @@ class _TicketLayout:
         return PAGE_W - MARGIN - self.qr_size - 2 * mm, self.parts_bottom(parts) - 14 * mm - self.qr_size
 
 
-def render_tickets(tickets: list[dict[str, Any]], *, institution: str, notices: list[str]) -> bytes:
+def render_tickets(tickets: list[dict[str, Any]], *, institution: str, notices: list[str],
+                   font_tickets: Sequence[Mapping[str, Any]] | None = None) -> bytes:  # fmt: skip
     """Admission tickets (准考证) for duplex printing on A4: per ticket a front page (the candidate,
     the photo, the parts with date, time, room and seat, the QR code of the signed token for the
     door check) and a back page with the numbered `notices` (考生注意事项, given without numbers).
-    N tickets make 2N pages; a single ticket is a list of one.
+    N tickets make 2N pages; a single ticket is a list of one. `font_tickets` (default: `tickets`) are
+    the tickets whose characters the embedded font subset covers: printing one PDF per candidate
+    passes the whole batch, so the subset is made once and every file reuses it.
 
     The ID number prints in full: the ticket is the candidate's own, and the door check compares
     it with the ID card (五对照)."""
@@ -361,7 +364,7 @@ def render_tickets(tickets: list[dict[str, Any]], *, institution: str, notices: 
             _require(p, PART_FIELDS, f"ticket {t['ticket']}, part {p.get('name', '?')}")
     with _QrImages([t["token"] for t in tickets]) as qr_images:  # encoding starts now, alongside the fonts
         fonts = register_fonts(
-            _ticket_body_text(tickets, institution, notices), _ticket_heading_text(institution)
+            _ticket_body_text(font_tickets or tickets, institution, notices), _ticket_heading_text(institution)
         )
 
         def draw(sheet: _Sheet) -> None:

@@ -102,7 +102,7 @@ def print_tickets(bank: Bank, session_code: str, *, out: Path | None = None, spl
             split.mkdir(parents=True, exist_ok=True)
             for t in tickets:
                 path = split / f"准考证-{t['ticket']}.pdf"
-                path.write_bytes(render_tickets([t], institution=institution, notices=notices))
+                path.write_bytes(render_tickets([t], institution=institution, notices=notices, font_tickets=tickets))
                 files.append(str(path))
         audit(session, actor, "ticket.print", "exam_session", session_code, count=len(tickets))
         return {"session": session_code, "tickets": len(tickets), "files": files if len(files) <= 20 else [*files[:20], "…"],

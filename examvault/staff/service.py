@@ -415,8 +415,9 @@ def declare_relation(bank: Bank, code: str, *, id_number: str, relation: str) ->
 
 
 def _running_sessions(session: Session, person: StaffMember) -> list[ExamSession]:
-    q = select(ExamSession).join(Assignment, Assignment.session_id == ExamSession.id).where(
-        Assignment.staff_id == person.id, Assignment.ended_at.is_(None), ExamSession.stage != "closed").distinct()
+    # IN, not JOIN … DISTINCT: PostgreSQL cannot compare the session's JSON columns for DISTINCT.
+    posts = select(Assignment.session_id).where(Assignment.staff_id == person.id, Assignment.ended_at.is_(None))
+    q = select(ExamSession).where(ExamSession.id.in_(posts), ExamSession.stage != "closed").order_by(ExamSession.exam_date)
     return list(session.scalars(q))
 
 

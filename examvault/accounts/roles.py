@@ -81,7 +81,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # and panels' score sheets, computes, publicises and releases results.
     "scoring.key": frozenset({"examiner", "exam_admin"}),
     "scoring.responses": frozenset({"exam_admin"}),
-    "scoring.parts": frozenset({"exam_admin", "examiner"}),
+    # Panel sheets name each examiner by staff code; accounts are not tied to staff codes yet, so one
+    # examiner account could enter a whole panel: exam administration enters the signed paper sheets.
+    "scoring.parts": frozenset({"exam_admin"}),
     "results.compute": frozenset({"exam_admin"}),
     "results.read": frozenset({"exam_admin", "supervisor", "admin"}),
     "results.publicize": frozenset({"exam_admin"}),

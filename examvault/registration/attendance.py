@@ -61,6 +61,8 @@ def record(bank: Bank, session_code: str, ticket: str, part: str, *, at: datetim
         if session.scalars(select(Attendance.id).where(Attendance.candidate_id == cand.id, Attendance.part == part)).first():
             raise ConflictError(f"ticket {ticket} is already recorded for {part}; the door record is written once")
         start, when = _start(exam, part), at or utcnow()
+        if not absent and when.astimezone(BEIJING).date() != exam.exam_date:  # an absence may be entered afterwards
+            raise ValidationError(f"the door is checked on the exam day, {exam.exam_date}; the time given is {when.astimezone(BEIJING):%Y-%m-%d %H:%M}")
         late = max(0, math.ceil((when - start).total_seconds() / 60))
         if absent:
             status, identity = "absent", "unchecked"

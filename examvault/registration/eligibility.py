@@ -103,6 +103,8 @@ def _parse_branches(raw: Any, where: str, *, employer: bool = False) -> tuple[Br
         at = f"{where}, branch {n}"
         if not isinstance(b, dict) or not str(b.get("id", "")).strip() or not str(b.get("text", "")).strip():
             raise ValidationError(f"{at}: a branch needs an id and a text")
+        if len(str(b["id"])) > 20:
+            raise ValidationError(f"{at}: a branch id has at most 20 characters (decisions cite it)")
         conds = b.get("all")
         if not isinstance(conds, list) or not conds:
             raise ValidationError(f"{at} ({b['id']}): `all` lists at least one condition")

@@ -77,9 +77,9 @@ def _photo(value: str, id_number: str, folders: list[Path]) -> tuple[bytes | Non
             if path.is_file():
                 data = path.read_bytes()
                 if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
-                    return None, f"{name} is not a JPEG or PNG image"
+                    return None, "the photo found for this row is not a JPEG or PNG image"
                 if len(data) > PHOTO_LIMIT:
-                    return None, f"{name} is {len(data) // 1024} KB; a registration photo is at most {PHOTO_LIMIT // 1024} KB"
+                    return None, f"the photo found for this row is {len(data) // 1024} KB; a registration photo is at most {PHOTO_LIMIT // 1024} KB"
                 return data, None
     return None, (f"photo file {value!r} not found" if value else None)
 

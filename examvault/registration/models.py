@@ -116,7 +116,7 @@ class Seat(Base):
     """Where a candidate sits one part: a theory-room desk, a skill-test station place, a defence slot."""
 
     __tablename__ = "seats"
-    __table_args__ = (UniqueConstraint("room_id", "seat"), UniqueConstraint("candidate_id", "part"))
+    __table_args__ = (UniqueConstraint("room_id", "part", "seat"), UniqueConstraint("candidate_id", "part"))  # defence and review share a room
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("candidates.id"), index=True)

@@ -81,8 +81,11 @@ def parse_plan(doc: Any, what: str, rules: E.Rules) -> dict[str, Any]:
         where = f"{what}: occupations[{n}]"
         if not isinstance(o, dict) or not str(o.get("code", "")).strip():
             raise ValidationError(f"{where}: needs a code (e.g. 6-31-01-03)")
+        raw_levels = o.get("levels") or []
+        if not isinstance(raw_levels, list) or not isinstance(o.get("fees") or {}, dict):
+            raise ValidationError(f"{where}: levels is a list (e.g. [5, 4, 3]) and fees a mapping of level to yuan")
         try:
-            levels = sorted({domain.level(str(x)) for x in o.get("levels") or []}, reverse=True)
+            levels = sorted({domain.level(str(x)) for x in raw_levels}, reverse=True)
         except ValueError as exc:
             raise ValidationError(f"{where}: {exc}") from None
         if not levels:
@@ -91,6 +94,8 @@ def parse_plan(doc: Any, what: str, rules: E.Rules) -> dict[str, Any]:
         for key, fee in (o.get("fees") or {}).items():
             try:
                 amount = float(fee)
+                if not 0 <= amount < 100_000:  # also refuses NaN and infinity
+                    raise ValueError
                 fees[str(domain.level(str(key)))] = int(amount) if amount.is_integer() else amount
             except (TypeError, ValueError):
                 raise ValidationError(f"{where}: fee {key!r}: {fee!r} is not a level and an amount in yuan") from None

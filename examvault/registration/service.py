@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
@@ -218,7 +218,7 @@ def seated_documents(session: Session, keyring: Keyring, exam: ExamSession) -> l
 
 def placed_per_room(session: Session, exam: ExamSession) -> dict[int, int]:
     """How many candidates sit in each room."""
-    q = select(Seat.room_id, func.count()).where(Seat.session_id == exam.id).group_by(Seat.room_id)
+    q = select(Seat.room_id, func.count(distinct(Seat.candidate_id))).where(Seat.session_id == exam.id).group_by(Seat.room_id)
     return dict(session.execute(q).all())  # type: ignore[arg-type]
 
 

@@ -100,6 +100,7 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
         q = select(Candidate).where(Candidate.plan_year == exam.plan_year, Candidate.occupation == exam.occupation,
                                     Candidate.level == exam.level, Candidate.status == "accepted",
                                     Candidate.session_id.is_(None)).order_by(Candidate.code)  # fmt: skip
+        q = q.with_for_update(skip_locked=True)  # two sessions seating one cohort at once take different people
         cands = list(session.scalars(q.limit(limit) if limit else q))
         if not cands:
             raise ConflictError(f"no accepted, unseated {exam.occupation} level {exam.level} candidates in the {exam.plan_year} plan")
@@ -132,7 +133,8 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
         # Ticket numbers run in room and seat order of each candidate's first part, after any issued before.
         order = list(ROOM_PREFIX)
         first = {c.id: min(seats_of[c.id].items(), key=lambda kv: order.index(kv[0]))[1] for c in cands}
-        issued = session.scalar(select(func.count()).where(Candidate.session_id == exam.id, Candidate.ticket.is_not(None))) or 0
+        highest = session.scalar(select(func.max(Candidate.ticket)).where(Candidate.session_id == exam.id))
+        issued = int(highest[6:11]) if highest else 0  # the sequence digits: numbers are never reused
         for n, c in enumerate(sorted(cands, key=lambda c: (first[c.id][0].code, first[c.id][1])), start=issued + 1):
             c.session_id, c.ticket = exam.id, ticket_number(exam.plan_year, exam.serial, exam.level, n)
         session.add_all(rows)

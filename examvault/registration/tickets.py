@@ -93,20 +93,22 @@ def print_tickets(bank: Bank, session_code: str, *, out: Path | None = None, spl
         exam = get_session(session, session_code)
         tickets = _tickets(session, bank, exam, candidates)
         institution, notices = institution_title(session), candidate_notices(session, exam)
-        files = []
+        # Rendered in memory and written only once the print is on record: a failure leaves no PDF
+        # with ID numbers and photos behind, unaudited.
+        pdfs: list[tuple[Path, bytes]] = []
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(render_tickets(tickets, institution=institution, notices=notices))
-            files.append(str(out))
+            pdfs.append((out, render_tickets(tickets, institution=institution, notices=notices)))
         if split is not None:
-            split.mkdir(parents=True, exist_ok=True)
-            for t in tickets:
-                path = split / f"准考证-{t['ticket']}.pdf"
-                path.write_bytes(render_tickets([t], institution=institution, notices=notices, font_tickets=tickets))
-                files.append(str(path))
+            pdfs += [(split / f"准考证-{t['ticket']}.pdf", render_tickets([t], institution=institution, notices=notices, font_tickets=tickets))
+                     for t in tickets]  # fmt: skip
         audit(session, actor, "ticket.print", "exam_session", session_code, count=len(tickets))
-        return {"session": session_code, "tickets": len(tickets), "files": files if len(files) <= 20 else [*files[:20], "…"],
-                "first": {k: tickets[0][k] for k in ("ticket", "token")}}  # fmt: skip
+    files = []
+    for path, data in pdfs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        files.append(str(path))
+    return {"session": session_code, "tickets": len(tickets), "files": files if len(files) <= 20 else [*files[:20], "…"],
+            "first": {k: tickets[0][k] for k in ("ticket", "token")}}  # fmt: skip
 
 
 def verify_ticket(token: str, trusted: VerifyKey, *, on: date | None = None, session_code: str | None = None) -> dict[str, Any]:

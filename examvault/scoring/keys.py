@@ -47,7 +47,10 @@ def import_key(bank: Bank, path: Path, *, identity: Path, session_code: str, now
         names = [n for n in opened.files if n.endswith(KEY_SUFFIX)]
         if len(names) != 1:
             raise IntegrityError(f"{path.name} holds no machine-readable key ({KEY_SUFFIX}); it was sealed by another system")
-        key = json.loads(bytes(opened.files[names[0]]))
+        try:
+            key = json.loads(bytes(opened.files[names[0]]))
+        except ValueError:
+            raise IntegrityError(f"{path.name}: the key file inside is not valid JSON") from None
         papers = [p for p in exam.papers.split(",") if p]
         if paper_code not in papers or key.get("paper") != paper_code:
             raise ConflictError(f"{path.name} is the key of {paper_code}; session {session_code} uses {', '.join(papers) or 'no paper'}")

@@ -25,7 +25,7 @@ from examvault.accounts.service import audit
 from examvault.assembly.models import Paper, PaperItem
 from examvault.bank import Bank
 from examvault.crypto.records import seal_fields
-from examvault.errors import NOTHING_IMPORTED, Issue, ValidationError
+from examvault.errors import NOTHING_IMPORTED, ConflictError, Issue, ValidationError
 from examvault.itembank.domain import CHOICE_TYPES, OBJECTIVE_TYPES, OPTION_LETTERS
 from examvault.registration.models import Attendance, Candidate, Seat
 from examvault.registration.service import get_session
@@ -84,7 +84,10 @@ def import_responses(bank: Bank, session_code: str, path: Path, *, source: str =
                 problems.append(("form", f"form {form!r} is not one of this session's ({', '.join(sorted(papers)) or 'none'})"))
             elif form not in keys:
                 row, key = current_key(session, keyring, papers[form].code)
-                keys[form] = (row, sorted((i for i in key["items"] if i["type"] in OBJECTIVE_TYPES), key=lambda i: i["number"]))
+                if any(i["type"] not in OBJECTIVE_TYPES for i in key["items"]):
+                    raise ConflictError(f"{papers[form].code} has subjective items; they are marked blind (not built yet), so its "
+                                        "theory part cannot be scored from answer sheets alone")  # fmt: skip
+                keys[form] = (row, sorted(key["items"], key=lambda i: i["number"]))
             if form in keys:
                 width = len(keys[form][1])
                 extra = [k for k in range(width + 1, MAX_ITEMS + 1) if raw.get(str(k))]

@@ -93,7 +93,7 @@ def compute(bank: Bank, session_code: str) -> dict[str, Any]:
                     continue
                 if part == "theory":
                     if c.id not in objective:
-                        missing.append(f"{c.ticket}: no theory responses")
+                        missing.append(f"{c.ticket or c.code}: no theory responses")
                         continue
                     earned, total = objective[c.id]
                     if not total:
@@ -103,11 +103,13 @@ def compute(bank: Bank, session_code: str) -> dict[str, Any]:
                 else:
                     score, why = combine(panels.get((c.id, part), []))
                     if score is None:
-                        missing.append(f"{c.ticket} {part}: {why}")
+                        missing.append(f"{c.ticket or c.code} {part}: {why}")
                         continue
                     parts[part] = score
             sat = [parts.get(p) for p, how in c.parts.items() if how != "免考"]
-            passed = status == "scored" and all(s is not None and s >= PASS_MARK for s in sat)
+            if not c.parts:
+                missing.append(f"{c.ticket or c.code}: no part is recorded for this candidate (placed outside registration)")
+            passed = status == "scored" and bool(sat) and all(s is not None and s >= PASS_MARK for s in sat)
             rows.append({"candidate_id": c.id, "parts": parts, "passed": passed, "status": status, "note": "；".join(notes)})
         if missing:
             more = f"\n… and {len(missing) - 20} more" if len(missing) > 20 else ""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import tempfile
 import uuid
+from datetime import datetime
 from pathlib import Path
 
+from examvault.db import BEIJING
 from examvault.registration.attendance import record
 from examvault.registration.candidates import import_candidates, list_candidates
 from examvault.registration.service import create_session
@@ -38,7 +40,8 @@ def test_no_personal_data_in_the_clear(planned, tmp_path: Path, monkeypatch, cap
                        times={"theory": "09:00-10:30", "skill": "13:30-16:30"})  # fmt: skip
         seat_session(planned, code)
         out = print_tickets(planned, code, out=tmp_path / "tickets.pdf")
-        record(planned, code, out["first"]["token"], "theory", identity="mismatch", note="照片与本人不符")
+        at = datetime(EXAM_DATE.year, EXAM_DATE.month, EXAM_DATE.day, 8, 50, tzinfo=BEIJING)
+        record(planned, code, out["first"]["token"], "theory", at=at, identity="mismatch", note="照片与本人不符")
         assert {r["name"] for r in list_candidates(planned, year=YEAR)} == {name, "考生002"}
     needles = []
     for text in (name, unit, id_number(1)):

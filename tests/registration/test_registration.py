@@ -223,3 +223,18 @@ def test_skill_only_candidates_and_a_second_seating_get_distinct_tickets(planned
     assert len({x["ticket"] for x in rows}) == 5
     skill_only = next(x for x in rows if x["parts"]["theory"] == "免考")
     assert [s["part"] for s in skill_only["seats"]] == ["skill"]
+
+
+def test_level_two_candidates_sit_defence_and_review_in_one_room(planned: Bank, tmp_path: Path) -> None:
+    # the test bank holds a level-3 outline only, so a level-3 cohort stands in: give it the level-2 parts
+    import_candidates(planned, YEAR, write_form(tmp_path / "f.xlsx", [person(i) for i in range(1, 4)]))
+    with planned.transaction() as s:
+        for c in s.scalars(select(Candidate)):
+            c.parts = {"theory": "新考", "skill": "新考", "defence": "新考", "review": "新考"}
+    code = "L2"
+    create_session(planned, code, occupation=OCC, level=3, exam_date=EXAM_DATE, plan_year=YEAR, site_code="360101",
+                   times={"theory": "09:00-10:30", "skill": "13:30-16:30", "defence": "08:30-11:30", "review": "14:00-17:00"})  # fmt: skip
+    r = seat_session(planned, code)
+    assert r["seats"] == 12
+    rooms = {x["room"]: x["candidates"] for x in r["rooms"]}
+    assert rooms["答辩01"] == 3  # each candidate counted once although seated there for two parts

@@ -146,12 +146,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['session_id'], ['exam_sessions.id'], name=op.f('fk_seats_session_id_exam_sessions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_seats')),
     sa.UniqueConstraint('candidate_id', 'part', name=op.f('uq_seats_candidate_id')),
-    sa.UniqueConstraint('room_id', 'seat', name=op.f('uq_seats_room_id'))
+    sa.UniqueConstraint('room_id', 'part', 'seat', name=op.f('uq_seats_room_id'))
     )
     with op.batch_alter_table('seats', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_seats_candidate_id'), ['candidate_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_seats_room_id'), ['room_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_seats_session_id'), ['session_id'], unique=False)
+    # Candidates placed before registration existed sat the part of their room, as a first attempt.
+    op.execute("UPDATE candidates SET status = 'accepted' WHERE status = 'registered'")
     # Placements move from the candidate row to one seat per part (a theory desk and a skill station).
     op.execute("INSERT INTO seats (candidate_id, session_id, room_id, part, seat) "
                "SELECT c.id, c.session_id, c.room_id, r.kind, c.seat FROM candidates c JOIN exam_rooms r ON r.id = c.room_id "
@@ -170,6 +172,14 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_candidates_plan_year_exam_plans'), 'exam_plans', ['plan_year'], ['year'])
         batch_op.drop_column('seat')
         batch_op.drop_column('room_id')
+    # Each placed candidate sits the part of their seat, as a first attempt.
+    seats = sa.table('seats', sa.column('candidate_id', sa.Uuid()), sa.column('part', sa.String()))
+    candidates = sa.table('candidates', sa.column('id', sa.Uuid()), sa.column('parts', sa.JSON()))
+    placed: dict = {}
+    for cid, part in op.get_bind().execute(sa.select(seats.c.candidate_id, seats.c.part)):
+        placed.setdefault(cid, {})[part] = "新考"
+    for cid, parts in placed.items():
+        op.execute(candidates.update().where(candidates.c.id == cid).values(parts=parts))
 
     with op.batch_alter_table('custody_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('purged', sa.Boolean(), nullable=False, server_default=sa.false()))

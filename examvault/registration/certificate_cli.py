@@ -249,14 +249,11 @@ def certificate_validate(number: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def certificate_verify(token: str, trust: Path | None, ledger_path: Path | None, as_json: bool) -> None:
     """Check a certificate's QR text (TOKEN, or @FILE holding it) offline, against the institution's key."""
+    from examvault.cli import _token_text
     from examvault.errors import ValidationError
     from examvault.registration.certificates import verify_certificate
 
-    if token.startswith("@"):
-        try:
-            token = Path(token[1:]).read_text("utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"{token[1:]}: cannot read the token ({type(exc).__name__})") from None
+    token = _token_text(token)
     ledger = None
     if ledger_path is not None:
         try:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from examvault.accounts.service import audit
 from examvault.bank import Bank
 from examvault.crypto.signing import canonical_json
-from examvault.db import utcnow
+from examvault.db import BEIJING, utcnow
 from examvault.errors import ConflictError, NotFoundError, ValidationError
 from examvault.itembank import domain
 from examvault.itembank.models import Occupation, Outline
@@ -183,7 +183,8 @@ def create_plan(bank: Bank, path: Path, *, replace: bool = False) -> dict[str, A
         row = session.get(ExamPlan, plan["year"])
         if row is not None:
             if row.announced_at is not None:
-                raise ConflictError(f"the {plan['year']} plan was announced on {row.announced_at:%Y-%m-%d}; an announced plan is not replaced")
+                raise ConflictError(f"the {plan['year']} plan was announced on {row.announced_at.astimezone(BEIJING):%Y-%m-%d}; "
+                                    "an announced plan is not replaced")  # fmt: skip
             if not replace:
                 raise ConflictError(f"a plan for {plan['year']} exists; pass --replace to replace it before it is announced")
             row.body, row.digest = plan, digest
@@ -201,7 +202,7 @@ def get_plan(session: Session, year: int) -> ExamPlan:
 
 
 def plan_summary(plan: dict[str, Any], announced: Any) -> dict[str, Any]:
-    return {**plan, "announced_at": announced.isoformat() if announced else None}
+    return {**plan, "announced_at": announced.astimezone(BEIJING).isoformat() if announced else None}  # Beijing time, shown
 
 
 def show_plan(bank: Bank, year: int) -> dict[str, Any]:
@@ -238,4 +239,4 @@ def announce(bank: Bank, year: int, out_dir: Path) -> dict[str, Any]:
         if row.announced_at is None:
             row.announced_at = utcnow()
         audit(session, actor, "plan.announce", "exam_plan", str(year), digest=row.digest)
-        return {"year": year, "files": [str(p) for p in paths], "announced_at": row.announced_at.isoformat()}
+        return {"year": year, "files": [str(p) for p in paths], "announced_at": row.announced_at.astimezone(BEIJING).isoformat()}

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
 from examvault.bank import Bank
-from examvault.db import beijing_today, utcnow
+from examvault.db import BEIJING, beijing_today, utcnow
 from examvault.errors import ConflictError, NotFoundError, ValidationError
 from examvault.registration.models import Attendance, Candidate, ExamSession
 from examvault.registration.service import get_session
@@ -205,7 +205,7 @@ def resolve_objection(bank: Bank, objection_id: int, resolution: str) -> dict[st
         if obj is None:
             raise NotFoundError(f"no objection {objection_id}")
         if obj.resolved_at is not None:
-            raise ConflictError(f"objection {objection_id} was settled on {obj.resolved_at:%Y-%m-%d}")
+            raise ConflictError(f"objection {objection_id} was settled on {obj.resolved_at.astimezone(BEIJING):%Y-%m-%d}")
         obj.resolution, obj.resolved_by, obj.resolved_at = resolution.strip(), actor.username, utcnow()
         audit(session, actor, "results.objection.resolve", "objection", str(objection_id))
         return {"id": objection_id, "resolved": True}
@@ -221,7 +221,7 @@ def release(bank: Bank, session_code: str, *, today: date | None = None) -> dict
         if pub is None:
             raise ConflictError(f"the results of {session_code} were not publicised; publicity comes before release")
         if pub.released_at is not None:
-            raise ConflictError(f"the results of {session_code} were released on {pub.released_at:%Y-%m-%d}")
+            raise ConflictError(f"the results of {session_code} were released on {pub.released_at.astimezone(BEIJING):%Y-%m-%d}")
         if day < pub.release_on:
             raise ConflictError(f"the results are publicised until {pub.last_day} (5 working days); release from {pub.release_on}")
         open_ = session.scalars(select(Objection.id).where(Objection.session_id == exam.id, Objection.resolved_at.is_(None))).all()

@@ -26,6 +26,7 @@ from examvault.export.report import ReportDoc, Section, Table, to_docx, to_pdf
 from examvault.itembank.domain import LEVEL_NAMES
 from examvault.registration.models import Attendance, Candidate, Certificate, ExamSession
 from examvault.registration.plan import EVALUATION_KINDS, get_plan
+from examvault.registration.retention import add_years
 from examvault.registration.sittings import occupation_name
 
 COLUMNS = ["职业代码", "职业（工种）", "等级", "报名", "受理", "不予受理", "安排考试", "实考", "缺考", "合格", "合格率", "发证"]
@@ -96,8 +97,7 @@ def next_plan_skeleton(plan: dict[str, Any]) -> dict[str, Any]:
     """This year's plan moved one year on: dates shifted, to be edited and filed before announcing."""
 
     def shift(iso: str) -> str:
-        d = date.fromisoformat(iso)
-        return (d.replace(year=d.year + 1) if not (d.month == 2 and d.day == 29) else date(d.year + 1, 2, 28)).isoformat()
+        return add_years(date.fromisoformat(iso), 1).isoformat()
 
     year = plan["year"] + 1
     return {"year": year, "title": f"{year}年度职业技能等级认定工作计划",

@@ -8,18 +8,9 @@ from pathlib import Path
 import click
 
 from examvault.cli import State, _trusted, emit_json, err, out, pass_state, table
+from examvault.registration.cli import _date
 
 STATUS_CHOICE = click.Choice(["issued", "voided", "replaced", "revoked"])
-
-
-def _day(text: str, option: str):  # noqa: ANN202
-    from examvault.errors import ValidationError
-    from examvault.staff.service import parse_date
-
-    try:
-        return parse_date(text)
-    except ValueError as exc:
-        raise ValidationError(f"{option}: {exc}") from None
 
 
 @click.group("certificate")
@@ -84,7 +75,7 @@ def certificate_issue(state: State, session_code: str, forms: bool, on: str | No
     """Issue certificates to the session's candidates with released, passing results."""
     from examvault.registration.certificates import issue_certificates
 
-    rows = issue_certificates(state.bank, session_code, on=_day(on, "--on") if on else None, forms=forms)
+    rows = issue_certificates(state.bank, session_code, on=_date(on, "--on") if on else None, forms=forms)
     if as_json:
         return emit_json(rows)
     table(["number", "candidate", "occupation", "level", "issued on", "form"],

@@ -46,7 +46,7 @@ from examvault.registration.certnumber import (
     number_problem,
     parse_number,
 )
-from examvault.registration.identity import mask_id
+from examvault.registration.identity import gender_of, mask_id
 from examvault.registration.models import (
     CANDIDATE_PERSONAL,
     CERTIFICATE_HOLDER,
@@ -266,13 +266,6 @@ def _allocate(session: Session, config: Mapping[str, str], year: int, level: int
 # ---------------------------------------------------------------- issue
 
 
-def _gender(id_number: str) -> str:
-    """GB 11643: the 17th character is odd for men, even for women."""
-    return (
-        ("男" if int(id_number[16]) % 2 else "女") if len(id_number) == 18 and id_number[16].isdigit() else ""
-    )
-
-
 def _start_of(day: date) -> datetime:
     """A certificate's issue date is a Beijing calendar date, stored as that day's first instant."""
     return datetime.combine(day, time(0), BEIJING)
@@ -366,7 +359,7 @@ def issue_certificate(session: Session, actor: User, keyring: Keyring, exam: Exa
     holder = {
         "name": doc["name"],
         "id_number": doc["id_number"],
-        "gender": doc.get("gender") or _gender(doc["id_number"]),
+        "gender": doc.get("gender") or gender_of(doc["id_number"]),
     }
     cert = _new_certificate(session, keyring, actor, number=number, holder=holder, candidate_id=candidate.id,
                             session_id=exam.id, occupation=exam.occupation, level=exam.level, on=on,

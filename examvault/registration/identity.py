@@ -43,6 +43,11 @@ def id_number_problem(text: str, *, today: date | None = None) -> str | None:
     return None
 
 
+def gender_of(number: str) -> str:
+    """男 or 女 from an 18-digit resident ID (its 17th digit is odd for men, even for women); "" otherwise."""
+    return ("男" if int(number[16]) % 2 else "女") if len(number) == 18 and number[16].isdigit() else ""
+
+
 def phone_problem(text: str) -> str | None:
     s = re.sub(r"[\s()（）]", "", text)
     if _MOBILE.match(s) or _LANDLINE.match(s):

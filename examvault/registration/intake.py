@@ -17,7 +17,7 @@ from typing import Any
 from examvault.errors import Issue
 from examvault.itembank import domain
 from examvault.registration import eligibility as E
-from examvault.registration.identity import id_number_problem, phone_problem
+from examvault.registration.identity import gender_of, id_number_problem, phone_problem
 from examvault.staff.service import parse_date
 
 IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -104,7 +104,7 @@ def check_row(raw: Any, plan: Mapping[str, Any], photos: list[Path], *, today: d
     gender = get("gender")
     if gender not in ("男", "女"):
         problems.append(("gender", "男 or 女"))
-    elif id_type in _GB11643_TYPES and not problems and (int(number[16]) % 2 == 1) != (gender == "男"):
+    elif id_type in _GB11643_TYPES and not problems and gender_of(number) != gender:
         problems.append(("gender", "does not agree with the ID number (its 17th digit is odd for men, even for women)"))
     occupation = get("occupation")
     offered = {o["code"]: o["levels"] for o in plan["occupations"]}

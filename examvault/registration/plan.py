@@ -9,7 +9,6 @@ Occupations and levels must be on file: the bank holds a theory outline for each
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import date
 from pathlib import Path
@@ -19,9 +18,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from examvault import rulesets
 from examvault.accounts.service import audit
 from examvault.bank import Bank
-from examvault.crypto.signing import canonical_json
 from examvault.db import BEIJING, utcnow
 from examvault.errors import ConflictError, NotFoundError, ValidationError
 from examvault.itembank import domain
@@ -118,25 +117,18 @@ def parse_plan(doc: Any, what: str, rules: E.Rules) -> dict[str, Any]:
 
 def current_eligibility(session: Session, actor: str | None = None) -> tuple[int, E.Rules]:
     """The newest eligibility rules; on first use the packaged national defaults become version 1."""
-    row = session.scalars(select(EligibilityRuleSet).order_by(EligibilityRuleSet.version.desc()).limit(1)).first()
-    if row is not None:
-        return row.version, E.parse_rules(row.body, f"eligibility rules v{row.version}")
-    doc, rules = E.load_rules_text(E.default_rules_text(), "default eligibility rules")
-    if actor:
-        session.add(EligibilityRuleSet(version=1, body=doc, digest=hashlib.sha256(canonical_json(doc)).hexdigest(), created_by=actor))
-        session.flush()
-    return 1, rules
+    return rulesets.current(session, EligibilityRuleSet, parse=E.parse_rules, what="eligibility rules", actor=actor,
+                            default=lambda: E.load_rules_text(E.default_rules_text(), "default eligibility rules"))
 
 
 def set_eligibility_rules(bank: Bank, path: Path) -> dict[str, Any]:
-    doc, _ = E.load_rules_text(_read(path, "eligibility rule file"), str(path))
+    doc, _ = E.load_rules_text(rulesets.read_rule_file(path, "eligibility rule file"), str(path))
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "eligibility.rules")
-        version, _ = current_eligibility(session, actor.username)
-        digest = hashlib.sha256(canonical_json(doc)).hexdigest()
-        session.add(EligibilityRuleSet(version=version + 1, body=doc, digest=digest, created_by=actor.username))
-        audit(session, actor, "eligibility.rules.set", "eligibility_rule_set", str(version + 1), digest=digest)
-        return {"version": version + 1, "digest": digest}
+        version, digest = rulesets.add_version(session, EligibilityRuleSet, doc, actor.username,
+                                               current_eligibility(session, actor.username)[0])  # fmt: skip
+        audit(session, actor, "eligibility.rules.set", "eligibility_rule_set", str(version), digest=digest)
+        return {"version": version, "digest": digest}
 
 
 def show_eligibility_rules(bank: Bank) -> dict[str, Any]:
@@ -146,13 +138,6 @@ def show_eligibility_rules(bank: Bank) -> dict[str, Any]:
         row = session.get(EligibilityRuleSet, version)
         body = row.body if row else yaml.safe_load(E.default_rules_text())
         return {"version": version, "stored": row is not None, "rules": body}
-
-
-def _read(path: Path, what: str) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: cannot read the {what} ({type(exc).__name__})") from None
 
 
 def _on_file(session: Session, plan: dict[str, Any], what: str) -> None:
@@ -171,7 +156,7 @@ def _on_file(session: Session, plan: dict[str, Any], what: str) -> None:
 
 def create_plan(bank: Bank, path: Path, *, replace: bool = False) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(_read(path, "plan"))
+        doc = yaml.safe_load(rulesets.read_rule_file(path, "plan"))
     except yaml.YAMLError:
         raise ValidationError(f"{path}: not valid YAML/JSON") from None
     with bank.transaction(write=True) as session:
@@ -179,7 +164,7 @@ def create_plan(bank: Bank, path: Path, *, replace: bool = False) -> dict[str, A
         _, rules = current_eligibility(session, actor.username)
         plan = parse_plan(doc, str(path), rules)
         _on_file(session, plan, str(path))
-        digest = hashlib.sha256(canonical_json(plan)).hexdigest()
+        digest = rulesets.digest_of(plan)
         row = session.get(ExamPlan, plan["year"])
         if row is not None:
             if row.announced_at is not None:

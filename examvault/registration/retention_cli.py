@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import click
 
 from examvault.cli import State, emit_json, err, pass_state, table
+from examvault.registration.cli import _date
 from examvault.registration.retention import POLICIES, purgeable
 
 CATEGORY = {"paper": "paper 纸质", "electronic": "electronic 电子"}
-
-
-def _date(text: str, option: str) -> date:
-    from examvault.errors import ValidationError
-    from examvault.staff.service import parse_date
-
-    try:
-        return parse_date(text)
-    except ValueError as exc:
-        raise ValidationError(f"{option}: {exc}") from None
 
 
 @click.group("retention")

@@ -110,7 +110,7 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
             raise ConflictError(f"session {session_code} has no time for {', '.join(PARTS[p] for p in untimed)}; "
                                 "give it with `session create --theory/--skill/--defence/--review HH:MM-HH:MM`")  # fmt: skip
         keyring = bank.keyring(session)
-        units = {c.id: R.normalise_unit(open_candidate(keyring, c).get("work_unit", "")) for c in cands}
+        units = {c.id: _unit(keyring, c) for c in cands}
         placed = placed_per_room(session, exam)
         by_kind: dict[str, list[Candidate]] = defaultdict(list)
         for c in cands:
@@ -122,7 +122,7 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
             rooms = _rooms_for(session, exam, kind, len(group), capacity[kind], placed)
             rooms = [r for r in rooms if r.capacity > placed.get(r.id, 0)]  # full rooms take nobody
             free = [r.capacity - placed.get(r.id, 0) for r in rooms]
-            for p in S.seat([c.id for c in group], [units[c.id] or f"#{c.code}" for c in group], free, columns):
+            for p in S.seat([c.id for c in group], [units[c.id] for c in group], free, columns):
                 room = rooms[p.room]
                 number = placed.get(room.id, 0) + p.seat
                 seats_of[p.candidate][kind] = (room, number)
@@ -144,25 +144,25 @@ def seat_session(bank: Bank, session_code: str, *, capacity: dict[str, int] | No
         session.refresh(exam)
         return {"session": session_code, "seated": len(cands), "seats": len(rows),
                 "rooms": [{"room": r.code, "kind": r.kind, "capacity": r.capacity, "candidates": counts.get(r.id, 0)} for r in exam.rooms],
-                "same_unit_neighbours": _neighbours(session, exam, keyring, columns)}  # fmt: skip
+                "same_unit_neighbours": _neighbours(session, exam, keyring, columns, units)}  # fmt: skip
 
 
-def _neighbours(session: Session, exam: ExamSession, keyring: Any, columns: int) -> int:
-    """Same-unit pairs sitting side by side or one behind the other, over every room: what seating minimises."""
-    rooms = {r.id: r for r in exam.rooms}
+def _unit(keyring: Any, cand: Candidate) -> str:
+    """The work unit as seating compares it; a candidate who gave none is a unit of their own."""
+    return R.normalise_unit(open_candidate(keyring, cand).get("work_unit", "")) or f"#{cand.code}"
+
+
+def _neighbours(session: Session, exam: ExamSession, keyring: Any, columns: int, units: dict[uuid.UUID, str]) -> int:
+    """Same-unit pairs side by side or one behind the other over every room of the session: what seating
+    minimises. `units` holds those just seated; candidates seated earlier are opened here."""
+    index = {r.id: n for n, r in enumerate(exam.rooms)}
     q = select(Seat.room_id, Seat.seat, Candidate).join(Candidate, Candidate.id == Seat.candidate_id).where(Seat.session_id == exam.id)
-    by_room: dict[int, dict[int, str]] = defaultdict(dict)
-    units: dict[uuid.UUID, str] = {}
+    placed = {}
     for room_id, number, cand in session.execute(q):
         if cand.id not in units:
-            units[cand.id] = R.normalise_unit(open_candidate(keyring, cand).get("work_unit", "")) or f"#{cand.code}"
-        by_room[room_id][number] = units[cand.id]
-    pairs = 0
-    for room_id, seats in by_room.items():
-        cap = rooms[room_id].capacity
-        near = {s: S.neighbours(s, cap, columns) for s in seats}
-        pairs += sum(1 for s, u in seats.items() for n in near[s] if n > s and seats.get(n) == u)
-    return pairs
+            units[cand.id] = _unit(keyring, cand)
+        placed[(room_id, number)] = S.Placement(cand.id, index[room_id], number)  # defence and review share a desk
+    return S.adjacent_pairs(list(placed.values()), units, [r.capacity for r in exam.rooms], columns)
 
 
 def occupation_name(session: Session, code: str) -> str:

@@ -8,7 +8,6 @@ current rule set (rules.py). Registration's room staffing and scoring's marker a
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections import defaultdict
@@ -21,12 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from examvault import rulesets
 from examvault.accounts.models import User
 from examvault.accounts.service import audit
 from examvault.bank import Bank
 from examvault.crypto.keyring import Keyring
 from examvault.crypto.records import open_document, seal_document
-from examvault.crypto.signing import canonical_json
 from examvault.db import free_codes, utcnow
 from examvault.errors import (
     NOTHING_IMPORTED,
@@ -136,20 +135,14 @@ def parse_date(text: str) -> date:
 
 def current_rules(session: Session, actor: str | None = None) -> tuple[int, R.RuleSet]:
     """The newest rule set; on first use the packaged default becomes version 1 (when writing)."""
-    row = session.scalars(select(RuleSet).order_by(RuleSet.version.desc()).limit(1)).first()
-    if row is not None:
-        return row.version, R.parse_rules(row.body, f"rule set v{row.version}")
-    doc, rules = R.load_rules_text(R.default_rules_text(), "default rules")
-    if actor:
-        session.add(RuleSet(version=1, body=doc, digest=hashlib.sha256(canonical_json(doc)).hexdigest(), created_by=actor))
-        session.flush()
-    return 1, rules
+    return rulesets.current(session, RuleSet, parse=R.parse_rules, what="rule set", actor=actor,
+                            default=lambda: R.load_rules_text(R.default_rules_text(), "default rules"))
 
 
 def show_rules(bank: Bank) -> dict[str, Any]:
     with bank.transaction() as session:
         bank.actor(session, "staff.read")
-        row = session.scalars(select(RuleSet).order_by(RuleSet.version.desc()).limit(1)).first()
+        row = rulesets.newest(session, RuleSet)
         if row is None:
             doc, _ = R.load_rules_text(R.default_rules_text(), "default rules")
             return {"version": 1, "default": True, "rules": doc}
@@ -158,18 +151,12 @@ def show_rules(bank: Bank) -> dict[str, Any]:
 
 
 def set_rules(bank: Bank, path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: cannot read the rule file ({type(exc).__name__})") from None
-    doc, _ = R.load_rules_text(text, str(path))
+    doc, _ = R.load_rules_text(rulesets.read_rule_file(path, "rule file"), str(path))
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "staff.manage")
-        version, _ = current_rules(session, actor.username)
-        digest = hashlib.sha256(canonical_json(doc)).hexdigest()
-        session.add(RuleSet(version=version + 1, body=doc, digest=digest, created_by=actor.username))
-        audit(session, actor, "staff.rules.set", "staff_rule_set", str(version + 1), digest=digest)
-        return {"version": version + 1, "digest": digest, "rules": len(doc["rules"])}
+        version, digest = rulesets.add_version(session, RuleSet, doc, actor.username, current_rules(session, actor.username)[0])
+        audit(session, actor, "staff.rules.set", "staff_rule_set", str(version), digest=digest)
+        return {"version": version, "digest": digest, "rules": len(doc["rules"])}
 
 
 # ------------------------------------------------------------------ registry

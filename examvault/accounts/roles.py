@@ -84,6 +84,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Panel sheets name each examiner by staff code; accounts are not tied to staff codes yet, so one
     # examiner account could enter a whole panel: exam administration enters the signed paper sheets.
     "scoring.parts": frozenset({"exam_admin"}),
+    # Blind marking: exam administration registers the sealed scripts, assigns markers and unmasks;
+    # examiners mark, total and check (the totaller is never the checker, enforced in the service).
+    "marking.seal": frozenset({"exam_admin"}),
+    "marking.assign": frozenset({"exam_admin"}),
+    "marking.mark": frozenset({"examiner"}),
+    "marking.total": frozenset({"examiner"}),
+    "marking.read": frozenset({"examiner", "exam_admin", "supervisor"}),
+    "marking.unmask": frozenset({"exam_admin"}),
+    # Violations are recorded by exam administration from the proctors' signed reports.
+    "violation.record": frozenset({"exam_admin"}),
     "results.compute": frozenset({"exam_admin"}),
     "results.read": frozenset({"exam_admin", "supervisor", "admin"}),
     "results.publicize": frozenset({"exam_admin"}),

@@ -38,6 +38,8 @@ CONTEXTS = {
     "custody-event": b"examvault/custody-event/v1\n",
     "token": b"examvault/token/v1\n",
     "revocations": b"examvault/revocations/v1\n",
+    "mark": b"examvault/mark/v1\n",
+    "marking-signoff": b"examvault/marking-signoff/v1\n",
 }
 
 

@@ -33,10 +33,11 @@ from examvault.custody.service import institution_signing_key, institution_verif
 from examvault.db import utcnow
 from examvault.errors import ConflictError, UnlockError, ValidationError
 from examvault.export import package as fmt
-from examvault.export.document import PaperDocument
+from examvault.export.document import DocItem, PaperDocument
 from examvault.export.models import Package
 from examvault.export.recipient import read_file, write_files
 from examvault.export.service import render_files
+from examvault.itembank import domain
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,19 @@ def _signed_approvals(session: Session, paper: Paper) -> list[dict[str, Any]]:
     return out
 
 
+def _marking_points(item: DocItem) -> dict[str, list[float]]:
+    """A subjective item's 评分要点 as numbers, for marks entered point by point; one point of the whole
+    item when the rubric does not add up to the item's points."""
+    if item.type not in domain.SUBJECTIVE_TYPES:
+        return {}
+    points = [float(p) for p in domain.rubric_points(item.analysis)]
+    return {"marking_points": points if points and abs(sum(points) - item.points) < 1e-9 else [float(item.points)]}
+
+
 def _key_json(doc: PaperDocument) -> bytes:
     """The marking key for machines (scoring imports it): every numbered item's answer as printed on this form."""
     items = [{"number": i.number, "position": i.position, "type": i.type, "points": i.points, "answer": i.answer,
-              "options": len(i.options)} for s in doc.sections for i in s.items if i.number is not None]  # fmt: skip
+              "options": len(i.options), **_marking_points(i)} for s in doc.sections for i in s.items if i.number is not None]  # fmt: skip
     return json.dumps({"paper": doc.code, "form": doc.form, "total_points": doc.total_points, "items": items},
                       ensure_ascii=False, indent=1).encode()  # fmt: skip
 

@@ -25,6 +25,7 @@ from examvault.crypto.records import open_fields, row_of, seal_fields
 from examvault.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from examvault.export import package as fmt
 from examvault.export.recipient import load_identities, read_file
+from examvault.itembank.domain import is_subjective
 from examvault.registration.service import get_session
 from examvault.scoring.models import MARKING_KEY, MarkingKey
 
@@ -68,6 +69,7 @@ def import_key(bank: Bank, path: Path, *, identity: Path, session_code: str, now
         items = key.get("items") or []
         session.add(MarkingKey(id=kid, paper=paper_code, form=paper.form, package_id=package_id, version=version, items=len(items),
                                total_points=float(key.get("total_points") or 0), imported_by=actor.username,
+                               subjective=sum(1 for i in items if is_subjective(str(i.get("type")))),
                                **seal_fields(keyring, MARKING_KEY, str(kid), version, {"key": json.dumps(key).encode()})))  # fmt: skip
         audit(session, actor, "scoring.key.import", "paper", paper_code, package=str(package_id), version=version, exam_session=session_code)
         return {"paper": paper_code, "form": paper.form, "version": version, "items": len(items), "package": str(package_id)}

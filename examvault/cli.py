@@ -1295,11 +1295,13 @@ from examvault.registration.cli import (  # noqa: E402
     ticket_group,
 )
 from examvault.registration.retention_cli import retention_group  # noqa: E402
-from examvault.scoring.cli import key_group, responses_group, results_group, scores_group  # noqa: E402
+from examvault.scoring.cli import key_group, responses_group, results_group, scores_group, violation_group  # noqa: E402
+from examvault.scoring.marking_cli import marking_group  # noqa: E402
 from examvault.staff.cli import staff_group  # noqa: E402
 
 for _group in (plan_group, session_group, candidate_group, ticket_group, attendance_group, certificate_group, retention_group,
-               report_group, staff_group, quality_group, key_group, responses_group, scores_group, results_group):  # fmt: skip
+               report_group, staff_group, quality_group, key_group, responses_group, scores_group, results_group, violation_group,
+               marking_group):  # fmt: skip
     cli.add_command(_group)
 
 

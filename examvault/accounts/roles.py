@@ -98,6 +98,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "results.read": frozenset({"exam_admin", "supervisor", "admin"}),
     "results.publicize": frozenset({"exam_admin"}),
     "results.release": frozenset({"exam_admin"}),
+    # The platform upload and the 成绩登记表 carry full ID numbers: exam administration, who also needs
+    # `candidate.identity`; audited.
+    "results.export": frozenset({"exam_admin"}),
     # The personnel registry: examiners, invigilators, chief examiners and supervisors.
     "staff.read": frozenset({"exam_admin", "supervisor", "admin"}),
     "staff.manage": frozenset({"exam_admin", "admin"}),

@@ -79,7 +79,7 @@ def scores_import(state: State, session_code: str, path: Path, part: str) -> Non
 
 @click.group("results")
 def results_group() -> None:
-    """Results: compute, show, publicise (5 working days), objections, release."""
+    """Results: compute, show, publicise (5 working days), objections, release, export."""
 
 
 @results_group.command("compute")
@@ -158,3 +158,63 @@ def results_release(state: State, session_code: str) -> None:
 
     r = release(state.bank, session_code)
     err.print(f"{session_code}: results released on {r['released_on']}; {r['passed']} passed (certificates may now be issued)")
+
+
+@click.group("violation")
+def violation_group() -> None:
+    """考生违规违纪: warning, paper voided (a repeated warning too), sitting cancelled, qualification cancelled."""
+
+
+@violation_group.command("record")
+@click.argument("session_code")
+@click.argument("ticket")
+@click.option("--part", required=True, type=click.Choice(["theory", "skill", "defence", "review"]), help="The part in which it happened.")
+@click.option("--tier", required=True, type=click.Choice(["warning", "void-paper", "cancel-sitting", "cancel-qualification"]))
+@click.option("--proctor", required=True, help="Staff code of the invigilator or examiner on duty, e.g. KP003.")
+@click.option("--at", "at", required=True, help='When it happened, Beijing time, e.g. "2026-12-12 09:40".')
+@click.option("--reason", required=True, help="What happened (at most 400 characters).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def violation_record(state: State, session_code: str, ticket: str, part: str, tier: str, proctor: str, at: str, reason: str,
+                     as_json: bool) -> None:  # fmt: skip
+    """Record one violation; refused once the results are publicised."""
+    from examvault.cli import _when
+    from examvault.scoring.violations import record_violation
+
+    r = record_violation(state.bank, session_code, ticket, part=part, tier=tier, proctor=proctor, at=_when(at, "--at"), reason=reason)
+    if as_json:
+        return emit_json(r)
+    err.print(f"{r['ticket']}: {r['message']} (recorded as {r['tier']})")
+
+
+@violation_group.command("list")
+@click.argument("session_code")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def violation_list(state: State, session_code: str, as_json: bool) -> None:
+    from examvault.scoring.violations import list_violations
+
+    rows = list_violations(state.bank, session_code)
+    if as_json:
+        return emit_json(rows)
+    table(["ticket", "part", "tier", "escalated", "proctor", "at", "reason"],
+          [[v["ticket"], v["part"], v["tier"], "yes" if v["escalated"] else "", v["proctor"], v["at"][:16].replace("T", " "), v["reason"]]
+           for v in rows])  # fmt: skip
+
+
+@results_group.command("export")
+@click.argument("session_code")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False), help="The folder to write into.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def results_export(state: State, session_code: str, out_dir: Path, as_json: bool) -> None:
+    """The platform upload (成绩上报 csv, xlsx) and the score register (成绩登记表 PDF), of publicised results. Audited."""
+    from examvault.scoring.export import export_results
+
+    r = export_results(state.bank, session_code, out_dir)
+    if as_json:
+        return emit_json(r)
+    stage = f"released on {r['released_on']}" if r["released_on"] else f"in publicity until {r['window']['last_day']}"
+    err.print(f"{session_code}: {r['candidates']} results ({stage}), {r['passed']} passed")
+    for f in r["files"].values():
+        err.print(f"→ {f}")

@@ -25,7 +25,7 @@ from examvault.accounts.service import audit
 from examvault.assembly.models import Paper, PaperItem
 from examvault.bank import Bank
 from examvault.crypto.records import seal_fields
-from examvault.errors import NOTHING_IMPORTED, ConflictError, Issue, ValidationError
+from examvault.errors import NOTHING_IMPORTED, Issue, ValidationError
 from examvault.itembank.domain import CHOICE_TYPES, OBJECTIVE_TYPES, OPTION_LETTERS
 from examvault.registration.models import Attendance, Candidate, Seat
 from examvault.registration.service import get_session
@@ -84,15 +84,14 @@ def import_responses(bank: Bank, session_code: str, path: Path, *, source: str =
                 problems.append(("form", f"form {form!r} is not one of this session's ({', '.join(sorted(papers)) or 'none'})"))
             elif form not in keys:
                 row, key = current_key(session, keyring, papers[form].code)
-                if any(i["type"] not in OBJECTIVE_TYPES for i in key["items"]):
-                    raise ConflictError(f"{papers[form].code} has subjective items; they are marked blind (not built yet), so its "
-                                        "theory part cannot be scored from answer sheets alone")  # fmt: skip
-                keys[form] = (row, sorted(key["items"], key=lambda i: i["number"]))
+                # Subjective items are written in the answer booklet and marked blind (marking.py), not read from the sheet.
+                keys[form] = (row, sorted((i for i in key["items"] if i["type"] in OBJECTIVE_TYPES), key=lambda i: i["number"]))
             if form in keys:
-                width = len(keys[form][1])
-                extra = [k for k in range(width + 1, MAX_ITEMS + 1) if raw.get(str(k))]
+                numbers = {int(i["number"]) for i in keys[form][1]}
+                extra = [k for k in range(1, MAX_ITEMS + 1) if k not in numbers and raw.get(str(k))]
                 if extra:
-                    problems.append((str(extra[0]), f"form {form} has {width} objective items; column {extra[0]} is beyond them"))
+                    why = "is beyond them" if extra[0] > max(numbers, default=0) else "is a subjective item, marked blind from the booklet"
+                    problems.append((str(extra[0]), f"form {form} has {len(numbers)} objective items; column {extra[0]} {why}"))
             issues += [Issue(file, raw.location, raw.column(f), m) for f, m in problems]
             if not problems:
                 by_form[form].append((raw, cand))

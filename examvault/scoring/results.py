@@ -2,11 +2,13 @@
 the Chinese calendar, record objections, and release.
 
 Every part is out of 100; passing means ≥ 60 in every part the candidate sat (a part 免考 was
-passed before and is carried). The theory part is the objective total of the form, scaled to 100
-when the paper's total is not 100. A practical, defence or review part is the mean of its
+passed before and is carried). The theory part is the objective total of the form plus, on a paper
+with subjective items, their blind-marked total once unmasked, scaled to 100 when the paper's total
+is not 100. A practical, defence or review part is the mean of its
 examiners' scores, from an odd number ≥ 3 of them, once their spread is checked (≤ SPREAD points;
 a wider spread goes back to the chief examiner). An absent candidate, or one refused at the door,
-has no score for that part and does not pass. Results are fixed once publicised: release needs
+has no score for that part and does not pass. Violations apply (violations.py): a voided paper
+scores 0, a cancelled sitting or qualification has no scores and does not pass. Results are fixed once publicised: release needs
 the same results (a digest taken at publicity), no open objection, and the window to have run.
 """
 
@@ -31,6 +33,7 @@ from examvault.registration.models import Attendance, Candidate, ExamSession
 from examvault.registration.service import get_session
 from examvault.scoring import calendar
 from examvault.scoring.models import MarkingKey, Objection, PartScore, Publicity, Result, ScoredResponse
+from examvault.scoring.violations import Effect, effects
 
 PASS_MARK = 60.0
 SPREAD = 20.0  # the widest spread of examiners' scores for one candidate and part that is averaged without review
@@ -71,35 +74,48 @@ def compute(bank: Bank, session_code: str) -> dict[str, Any]:
             raise ConflictError(f"session {session_code} has no candidates")
         attendance = {(a.candidate_id, a.part): a.status for a in session.scalars(select(Attendance).where(Attendance.session_id == exam.id))}
         # Each answer sheet is scaled by the total of the key it was scored against.
-        objective = {cid: (earned, total) for cid, earned, total in session.execute(
-            select(ScoredResponse.candidate_id, ScoredResponse.objective, MarkingKey.total_points)
+        # A paper with subjective items adds their blind-marked total, joined to the candidate on unmasking.
+        theory = {cid: (objective, subjective, blind, total) for cid, objective, subjective, blind, total in session.execute(
+            select(ScoredResponse.candidate_id, ScoredResponse.objective, ScoredResponse.subjective, MarkingKey.subjective,
+                   MarkingKey.total_points)
             .join(MarkingKey, MarkingKey.id == ScoredResponse.key_id).where(ScoredResponse.session_id == exam.id))}  # fmt: skip
         panels: dict[tuple[uuid.UUID, str], list[float]] = defaultdict(list)
         for p in session.scalars(select(PartScore).where(PartScore.session_id == exam.id)):
             panels[(p.candidate_id, p.part)].append(p.score)
         missing: list[str] = []
         rows = []
+        violations = effects(session, exam)
         for c in cands:
             parts: dict[str, Any] = {}
             status, notes = "scored", []
+            effect = violations.get(c.id, Effect())
             for part, how in c.parts.items():
                 if how == "免考":
                     parts[part] = None
                     notes.append(f"{part} 免考")
+                    continue
+                if effect.status is not None:  # the sitting's scores are cancelled: none is counted, none is awaited
+                    parts[part] = None
+                    continue
+                if part in effect.void_parts:  # the paper was voided (a repeated warning, or by the rules): 0
+                    parts[part] = 0.0
                     continue
                 if attendance.get((c.id, part)) in ABSENT:
                     parts[part] = None
                     status = "absent"
                     continue
                 if part == "theory":
-                    if c.id not in objective:
+                    if c.id not in theory:
                         missing.append(f"{c.ticket or c.code}: no theory responses")
                         continue
-                    earned, total = objective[c.id]
+                    objective, subjective, blind, total = theory[c.id]
                     if not total:
                         missing.append(f"{c.ticket}: the key it was scored against has no total points")
                         continue
-                    parts[part] = _tenths(earned * 100 / total)
+                    if blind and subjective is None:
+                        missing.append(f"{c.ticket}: the subjective items are not marked, checked and unmasked yet (`examvault marking`)")
+                        continue
+                    parts[part] = _tenths((objective + (subjective or 0.0)) * 100 / total)
                 else:
                     score, why = combine(panels.get((c.id, part), []))
                     if score is None:
@@ -109,8 +125,10 @@ def compute(bank: Bank, session_code: str) -> dict[str, Any]:
             sat = [parts.get(p) for p, how in c.parts.items() if how != "免考"]
             if not c.parts:
                 missing.append(f"{c.ticket or c.code}: no part is recorded for this candidate (placed outside registration)")
-            passed = status == "scored" and bool(sat) and all(s is not None and s >= PASS_MARK for s in sat)
-            rows.append({"candidate_id": c.id, "parts": parts, "passed": passed, "status": status, "note": "；".join(notes)})
+            status = effect.status or status
+            notes += effect.notes
+            passed = status == "scored" and not effect.blocks_pass and bool(sat) and all(s is not None and s >= PASS_MARK for s in sat)
+            rows.append({"candidate_id": c.id, "parts": parts, "passed": passed, "status": status, "note": "；".join(notes)[:200]})
         if missing:
             more = f"\n… and {len(missing) - 20} more" if len(missing) > 20 else ""
             raise ConflictError(f"results of {session_code} cannot be computed yet:\n" + "\n".join(missing[:20]) + more)

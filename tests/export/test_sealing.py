@@ -120,18 +120,27 @@ class Sealable:
 
 @pytest.fixture
 def sealable(make_bank: Callable[..., Bank], tmp_path: Path) -> Sealable:
+    return make_sealable(make_bank, tmp_path)
+
+
+OBJECTIVE_SECTIONS = [{"type": "判断", "count": 4, "points": 1}, {"type": "单选", "count": 8, "points": 1}, {"type": "多选", "count": 4, "points": 2}]
+
+
+def make_sealable(make_bank: Callable[..., Bank], tmp_path: Path, *, subjective: int = 0) -> Sealable:
+    """Form A of a 20-point paper (4 判断, 8 单选, 4 多选), approved with signatures; with `subjective`,
+    that many 5-point 简答 (marking points 3 + 2) follow."""
     marker = f"封存明文标记{uuid.uuid4().hex[:10]}"
     with make_bank("admin").transaction() as s:
         add_user(s, "appr2", ["approver"], "吴敏")
-    rows = _items(3, {"判断": 40, "单选": 60, "多选": 16})
+    rows = _items(3, {"判断": 40, "单选": 60, "多选": 16, **({"简答": 3 * subjective} if subjective else {})})
     for row in rows:
         row["题干"] = marker + row["题干"]
     stock = write_json(tmp_path / "stock.json", rows)
     import_items(make_bank("cust"), stock, activate=True)
     stock.unlink()  # the user's own file; it is not the bank's to keep
-    blueprint = _blueprint(tmp_path, forms=["A", "B"], total_points=20, max_overlap=0.5,
-                           sections=[{"type": "判断", "count": 4, "points": 1}, {"type": "单选", "count": 8, "points": 1},
-                                     {"type": "多选", "count": 4, "points": 2}])  # fmt: skip
+    sections = OBJECTIVE_SECTIONS + ([{"type": "简答", "count": subjective, "points": 5}] if subjective else [])
+    blueprint = _blueprint(tmp_path, forms=["A", "B"], total_points=20 + 5 * subjective, max_overlap=0.5, sections=sections,
+                           **({"allow_subjective": True} if subjective else {}))  # fmt: skip
     paper, other = assemble(make_bank("cust"), str(blueprint), seed=5)
     approvers = {}
     for name in ("appr", "appr2"):

@@ -22,7 +22,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     demo = Path(result["directory"])
     packages = sorted(p.name for p in (demo / "packages").glob("*.evp"))
     assert packages == ["P2026-0001-A_marking-key_v1.evp", "P2026-0001-A_paper_v1.evp",
-                        "P2026-0001-B_marking-key_v1.evp", "P2026-0001-B_paper_v1.evp"]  # fmt: skip
+                        "P2026-0001-B_marking-key_v1.evp", "P2026-0001-B_paper_v1.evp",
+                        "P2026-0002-A_marking-key_v1.evp", "P2026-0002-B_marking-key_v1.evp"]  # fmt: skip
     trusted = VerifyKey.load(demo / "institution.vkey")
     assert verify_file(demo / "packages" / packages[1], trusted)["recipients"][0]["party"] == "printer-1"
     assert (demo / "printer-site" / "P2026-0001-A" / "P2026-0001-A_试卷.pdf").read_bytes().startswith(b"%PDF")
@@ -77,3 +78,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     printed = "".join(p.extract_text() for p in PdfReader(cert).pages)
     assert "职业技能等级证书" in printed and cert.stem.split("-", 1)[1] in printed.replace(" ", "")
     assert total[9] == passed and total[11] == issued  # the annual table's 合格 and 发证
+    assert "warned again by JK002 at 10:05 → void-paper" in text
+    upload = (demo / "scoring").glob("*_成绩上报.csv")
+    assert sum(1 for row in next(upload).read_text("utf-8-sig").splitlines()[1:] if row.split(",")[-2] == "合格") == passed
+
+    # issue 8: the level-2 paper marked blind, with one arbitration, the totaller refused as checker, then released
+    assert re.search(r"script \d+ item \d+ \(计算, 10 points\) marked 10 and 5 — more than 20 % apart — went to the third marker", text)
+    assert "cannot also check them (复核人)" in text and "before unmasking, results are refused" in text
+    assert re.search(r"the seal opened \(5 scripts joined to their candidates\); results: 6 candidates, \d+ passed, 1 absent", text)
+    assert re.search(r"level-2 .*released on \d{4}-\d\d-\d\d", text.replace("\n", " "))

@@ -68,7 +68,7 @@ def _describe(paper: dict[str, Any]) -> str:
 
 def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Console, step: int,
                        signers: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    """Returns the next step number and the level-3 papers. The level-3 approvals carry the approvers' signatures."""
+    """Returns the next step number, the level-3 papers and the level-2 papers. Every approval carries the approver's signature."""
     files = _copy_blueprints(directory / "blueprints")
     custodian = bank("custodian")
     for name in BLUEPRINTS[:2]:
@@ -113,8 +113,8 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
     for p, code in zip(papers2, written, strict=True):
         slot = next(i["position"] for i in show_paper(custodian, p["id"])["items"] if i["expert_slot"])
         fill_expert_slot(custodian, p["id"], slot, code)
-        approve_paper(bank("approver"), p["id"])
-        approve_paper(bank("approver2"), p["id"])
+        approve_paper(bank("approver"), p["id"], signer=signers["approver"])
+        approve_paper(bank("approver2"), p["id"], signer=signers["approver2"])
         console.print(f"   {p['code']} form {p['form']}: {_describe(show_paper(custodian, p['id']))}; slot {slot} ← {code}; approved", markup=False)
     step += 1
 
@@ -137,4 +137,4 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
         for s in exc.shortfalls:
             console.print(f"     - {s.message}", markup=False)
     custodian.close()
-    return step + 1, papers
+    return step + 1, papers, papers2

@@ -183,7 +183,7 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     from examvault.demo.custody_stage import run_custody_stage, setup_parties
 
     step, signers = setup_parties(bank, directory, console, 8)
-    step, papers = run_assembly_stage(bank, directory, console, step, signers)
+    step, papers, papers_l2 = run_assembly_stage(bank, directory, console, step, signers)
     paper_code = papers[0]["code"]
     step = run_custody_stage(bank, directory, console, step, papers)
     from examvault.demo.staff_stage import run_staff_stage
@@ -196,6 +196,9 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     from examvault.demo.scoring_stage import run_scoring_stage
 
     step = run_scoring_stage(bank, directory, console, step, next_sitting, next_day)
+    from examvault.demo.blind_stage import run_blind_stage
+
+    step = run_blind_stage(bank, directory, console, step, OCCUPATION, [p["code"] for p in papers_l2], next_day)
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):
@@ -223,7 +226,10 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
         "examvault staff verify-badge @sitting/badge-KP001.txt --trust institution.vkey --revocations sitting/revocations.json\n"
         f"examvault candidate list --session {next_sitting} && examvault attendance show {next_sitting}\n"
         "examvault ticket verify @$(ls registration/ticket-*.txt) --trust institution.vkey --on "
-        f"{next_day.isoformat()}",
+        f"{next_day.isoformat()}\n"
+        f"examvault results show {next_sitting} && examvault results export {next_sitting} --out results\n"
+        f"examvault marking status {next_day:%Y%m%d}-电工-2 && examvault marking history {next_day:%Y%m%d}-电工-2 $(tail -1 marking/密封登记.csv | cut -d, -f3)\n"
+        f"examvault results show {next_day:%Y%m%d}-电工-2",
         markup=False,
     )
     return {"directory": str(directory), "items": len(items), "bank_id": info["bank_id"]}

@@ -1,7 +1,8 @@
 """Demo: the registration stage's sitting scored and certified — both forms' marking keys imported from
 the examiner's sealed packages (a replay refused), answer-sheet responses with one bad file refused
 whole, the skill panels' score sheets, results, five working days of publicity with an objection,
-release, certificates from the released passes, one printed, and the annual statistics."""
+release, the platform upload and the 成绩登记表, certificates from the released passes, one printed, and the
+annual statistics. One candidate warned twice in theory has the paper voided."""
 
 from __future__ import annotations
 
@@ -28,10 +29,12 @@ from examvault.registration.certificates import (
     receive_forms,
     verify_certificate,
 )
+from examvault.scoring.export import export_results
 from examvault.scoring.keys import current_key, import_key
 from examvault.scoring.parts import import_part_scores
 from examvault.scoring.responses import import_responses
 from examvault.scoring.results import compute, object_, publicize, release, resolve_objection, show
+from examvault.scoring.violations import record_violation
 
 
 def _answer(rng: random.Random, item: dict[str, Any], right: bool) -> str:
@@ -114,6 +117,14 @@ def run_scoring_stage(bank: Callable[[str], Bank], directory: Path, console: Con
     s = import_part_scores(admin, code, out / "操作技能评分记录.csv", part="skill")
     console.print(f"   skill: {s['scores']} scores from the three-examiner panels of 实操01–03 (each examiner on duty in the candidate's station)")
 
+    # a candidate in 理论01 is warned twice by the invigilator: the repeat voids the theory paper
+    cheat = next(p for p in people if p["ticket"] in admitted and any(x["part"] == "theory" and x["room"] == "理论01" for x in p["seats"]))
+    record_violation(admin, code, cheat["ticket"], part="theory", tier="warning", proctor="JK001", at=exam_day_at(exam_day, 9, 40),
+                     reason="考试中与邻座交头接耳，经制止", now=exam_day_at(exam_day, 12, 0))  # fmt: skip
+    v = record_violation(admin, code, cheat["ticket"], part="theory", tier="warning", proctor="JK002", at=exam_day_at(exam_day, 10, 5),
+                         reason="再次与邻座交头接耳", now=exam_day_at(exam_day, 12, 0))  # fmt: skip
+    console.print(f"   violations: ticket {cheat['ticket']} warned by JK001 at 09:40; warned again by JK002 at 10:05 → {v['tier']} "
+                  f"({v['message']}): the theory part scores 0", markup=False)  # fmt: skip
     c = compute(admin, code)
     w = publicize(admin, code)
     console.print(f"{step + 2}. results: {c['candidates']} candidates, {c['passed']} passed (≥ 60 in theory and skill), {c['absent']} absent; "
@@ -128,6 +139,8 @@ def run_scoring_stage(bank: Callable[[str], Bank], directory: Path, console: Con
     released = release(admin, code, today=date.fromisoformat(w["release_on"]))
     console.print(f"   objection {o['id']} recorded on {w['opens']} and settled; the demo then fast-forwards to {w['release_on']}: "
                   f"results released, {released['passed']} passed")  # fmt: skip
+    files = export_results(admin, code, out)["files"]
+    console.print(f"   platform upload and 成绩登记表 → scoring/{Path(files['csv']).name}, .xlsx and {Path(files['pdf']).name}")
 
     year = exam_day.year
     receive_forms(admin, f"{year}-01", first_serial=f"JX{year}000001", count=200)

@@ -358,7 +358,7 @@ def mark(bank: Bank, session_code: str, seal_code: str, number: int, points: Seq
         exam = get_session(session, session_code, lock=True)  # one marker's entry at a time: roles are handed out in order
         if _signoff(session, exam, "total") is not None:
             raise ConflictError(f"the scripts of {session_code} are totalled; marks are fixed")
-        script = _script(session, exam, seal_code.upper())
+        script = _script(session, exam, seal_code.strip().upper())
         item = _items(session, exam).get((script.paper, number))
         if item is None:
             raise NotFoundError(f"item {number} of {script.paper} has no markers assigned (`examvault marking assign`)")
@@ -457,7 +457,7 @@ def history(bank: Bank, session_code: str, seal_code: str) -> dict[str, Any]:
     with bank.transaction() as session:
         actor = bank.actor(session, "marking.read")
         exam = get_session(session, session_code)
-        script = _script(session, exam, seal_code.upper())
+        script = _script(session, exam, seal_code.strip().upper())
         items = {n: i for (p, n), i in _items(session, exam).items() if p == script.paper}
         if not actor.roles & {"exam_admin", "supervisor"} and not any(i.leader == actor.username for i in items.values()):
             raise PermissionDenied("markers mark blind: a script's marks are shown to exam administration, supervisors and group leaders")

@@ -68,7 +68,7 @@ class Effect:
         return self.cancelled or self.disqualified or bool(self.void_parts)
 
 
-def _check_inputs(part: str, tier: str, proctor: str, at: datetime, reason: str) -> str:
+def _check_inputs(part: str, tier: str, proctor: str, at: datetime, reason: str, now: datetime) -> str:
     if part not in PARTS:
         raise ValidationError(f"--part is one of {', '.join(PARTS)}")
     if tier not in TIERS:
@@ -77,7 +77,7 @@ def _check_inputs(part: str, tier: str, proctor: str, at: datetime, reason: str)
         raise ValidationError("--proctor: the staff code of the invigilator or examiner on duty is required")
     if not isinstance(at, datetime) or at.tzinfo is None:
         raise ValidationError("--at: a time with its zone (Beijing time when given on the command line)")
-    if at > utcnow():
+    if at > now:
         raise ValidationError(f"--at {at.astimezone(BEIJING):%Y-%m-%d %H:%M} is in the future")
     reason = reason.strip()
     if not reason:
@@ -95,11 +95,12 @@ def _proctor_on_duty(session: Session, exam: ExamSession, code: str, room_id: in
 
 
 def record_violation(bank: Bank, session_code: str, ticket: str, *, part: str, tier: str, proctor: str, at: datetime,
-                     reason: str) -> dict[str, Any]:  # fmt: skip
+                     reason: str, now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
     """Record one violation. A warning where the candidate already has one in the same part is stored
-    as "void-paper", escalated (a repeat voids the paper); the answer says so."""
+    as "void-paper", escalated (a repeat voids the paper); the answer says so. `now` (default the
+    clock) is for a simulated exam day, as in the demo."""
     proctor = proctor.strip()
-    reason = _check_inputs(part, tier, proctor, at, reason)
+    reason = _check_inputs(part, tier, proctor, at, reason, now or utcnow())
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "violation.record")
         exam = get_session(session, session_code, lock=True)

@@ -28,7 +28,7 @@ _TOP_FIELDS = {
     "max_overlap", "shuffle_options", "shuffle_items", "allow_subjective", "sections", "content",
     "importance", "difficulty", "information", "exposure", "fixed", "solver", "notes",
 }  # fmt: skip
-_SECTION_FIELDS = {"type", "count", "points", "total", "instructions", "title", "expert_slots"}
+_SECTION_FIELDS = {"type", "count", "points", "total", "instructions", "title", "expert_slots", "partial"}
 _FORM_LABEL = re.compile(r"^[A-Z][A-Z0-9]{0,3}$")
 _BOUND = re.compile(r"^\s*(>=|≥|<=|≤|=|==)?\s*([0-9.]+)\s*(%?)\s*$")
 # Planned difficulty 1..5 as the middle of its default p-value band; used for items
@@ -62,6 +62,7 @@ class Section:
     instructions: str
     title: str
     expert_slots: int = 0
+    partial: Decimal | None = None  # 多选: this fraction of the points for a correct proper subset (none: all or nothing)
 
     @property
     def bank_count(self) -> int:
@@ -137,7 +138,7 @@ class Blueprint:
             "sections": [
                 {"type": s.type, "count": s.count, "points": "own" if s.points is None else _num(s.points),
                  "total": _num(s.total), "instructions": s.instructions, "title": s.title,
-                 "expert_slots": s.expert_slots}
+                 "expert_slots": s.expert_slots, **({"partial": _num(s.partial)} if s.partial is not None else {})}
                 for s in self.sections
             ],
             "solver": {"time_limit": self.time_limit, "gap": self.gap},
@@ -452,12 +453,21 @@ def _sections(raw: Any, bad: _Problems) -> list[Section]:
         elif expert and kind == domain.SET_TYPE:
             bad.add(f"{where}.expert_slots", "a 组合 section has no expert slots; a set is written and reviewed as a whole")
             expert = 0
+        partial = None
+        if entry.get("partial") is not None:
+            partial = _decimal(entry.get("partial"), f"{where}.partial", bad)
+            if kind != "多选":
+                bad.add(f"{where}.partial", "partial credit is a 多选 rule (a correct subset of the answer earns part of the points)")
+                partial = None
+            elif partial is not None and not 0 < partial < 1:
+                bad.add(f"{where}.partial", f"{domain.tidy(partial)} must be a fraction of the points between 0 and 1 (0.5 = half)")
+                partial = None
         instructions = entry.get("instructions") or ""
         title = entry.get("title") or ""
         if not isinstance(instructions, str) or not isinstance(title, str):
             bad.add(where, "title and instructions must be text")
             instructions, title = "", ""
-        section = Section(kind, count, points, domain.tidy(total), instructions.strip(), title.strip(), expert)
+        section = Section(kind, count, points, domain.tidy(total), instructions.strip(), title.strip(), expert, partial)
         slot = section.total / count
         if points is None and expert and slot != slot.quantize(Decimal("0.01")):
             bad.add(f"{where}.expert_slots", f"a total of {section.total} over {count} items gives expert slots {slot:.4f} points; choose a total divisible by the count")
@@ -468,7 +478,7 @@ def _sections(raw: Any, bad: _Problems) -> list[Section]:
         numbered.append(
             Section(s.type, s.count, s.points, s.total, s.instructions or default_instructions(s),
                     s.title or f"{SECTION_NUMERALS[n] if n < 10 else n + 1}、{_TYPE_TITLES.get(s.type, s.type + '题')}",
-                    s.expert_slots)
+                    s.expert_slots, s.partial)
         )  # fmt: skip
     return numbered
 
@@ -484,6 +494,8 @@ _TYPE_INSTRUCTIONS = {
 
 def default_instructions(section: Section) -> str:
     head = _TYPE_INSTRUCTIONS.get(section.type, "按要求作答，写出必要的步骤和要点。")
+    if section.type == "多选" and section.partial is not None and section.points is not None:
+        head = head.replace("错选、少选、多选均不得分。", f"错选、多选不得分；少选且所选正确的，得{domain.tidy(section.points * section.partial)}分。")
     if section.points is None:
         return f"{head}共{section.count}题，满分{domain.tidy(section.total)}分。"
     return f"{head}每题{domain.tidy(section.points)}分，满分{domain.tidy(section.total)}分。"

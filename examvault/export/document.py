@@ -44,6 +44,7 @@ class DocSection:
     total: float
     points_each: float | None
     items: list[DocItem]
+    partial: float | None = None  # 多选: the fraction of the points for a correct proper subset
 
     @property
     def numbers(self) -> tuple[int, int]:

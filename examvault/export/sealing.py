@@ -94,7 +94,8 @@ def _marking_points(item: DocItem) -> dict[str, list[float]]:
 def _key_json(doc: PaperDocument) -> bytes:
     """The marking key for machines (scoring imports it): every numbered item's answer as printed on this form."""
     items = [{"number": i.number, "position": i.position, "type": i.type, "points": i.points, "answer": i.answer,
-              "options": len(i.options), **_marking_points(i)} for s in doc.sections for i in s.items if i.number is not None]  # fmt: skip
+              "options": len(i.options), **_marking_points(i), **({"partial": s.partial} if s.partial and i.type == "多选" else {})}
+             for s in doc.sections for i in s.items if i.number is not None]  # fmt: skip
     return json.dumps({"paper": doc.code, "form": doc.form, "total_points": doc.total_points, "items": items},
                       ensure_ascii=False, indent=1).encode()  # fmt: skip
 

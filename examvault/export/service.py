@@ -28,8 +28,8 @@ def build_document(bank: Bank, session: Any, paper: Paper, *, serial: str = "") 
     occupation = session.scalars(select(Occupation).where(Occupation.id == paper.blueprint.occupation_id)).one()
     ids = [e.item_id for e in paper.entries if e.item_id]
     codes = dict(session.execute(select(Item.id, Item.code).where(Item.id.in_(ids))).all()) if ids else {}
-    sections = [DocSection(s.title, s.type, s.instructions, float(s.total), float(s.points) if s.points is not None else None, [])
-                for s in bp.sections]  # fmt: skip
+    sections = [DocSection(s.title, s.type, s.instructions, float(s.total), float(s.points) if s.points is not None else None, [],
+                           float(s.partial) if s.partial is not None else None) for s in bp.sections]  # fmt: skip
     open_slots = [e.position for e in paper.entries if e.item_id is None]
     if open_slots:
         raise ValidationError(f"paper {paper.code}: expert slot {open_slots[0]} is still open; fill it before rendering")

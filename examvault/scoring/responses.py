@@ -44,6 +44,12 @@ def _letters(mask: int) -> str:
     return "".join(OPTION_LETTERS[k] for k in range(len(OPTION_LETTERS)) if mask >> k & 1)
 
 
+def multi_rule(items: list[dict[str, Any]]) -> O.MultiRule:
+    """The paper's 多选 rule, as its blueprint chose it: all or nothing, or partial credit (a `partial` fraction on the key)."""
+    fractions = {float(i["partial"]) for i in items if i["type"] == "多选" and i.get("partial")}
+    return O.MultiRule("partial", fractions.pop()) if len(fractions) == 1 else O.MultiRule()
+
+
 def import_responses(bank: Bank, session_code: str, path: Path, *, source: str = "omr", encoding: str | None = None) -> dict[str, Any]:
     from examvault.itembank.formats.tabular import read_table
 
@@ -102,7 +108,7 @@ def import_responses(bank: Bank, session_code: str, path: Path, *, source: str =
                              int(i.get("options") or len(OPTION_LETTERS)) if i["type"] in CHOICE_TYPES else 0) for i in items]  # fmt: skip
             text = np.array([[raw.get(str(i["number"])) for i in items] for raw, _ in rows], dtype=str).reshape(len(rows), len(items))
             try:
-                result = O.score(key, text)
+                result = O.score(key, text, multi_rule=multi_rule(items))
             except O.ResponseError as exc:
                 for p in exc.problems:
                     raw = rows[p.row][0]

@@ -448,3 +448,17 @@ def test_round_trip_property(forms, overlap, counts, points, shuffle, x, band) -
     again = parse_blueprint(json.loads(json.dumps(bp.document())))
     assert again == bp and again.digest() == bp.digest()
     assert bp.bank_points == total
+
+
+def test_multi_partial_credit_is_a_multi_section_fraction_that_round_trips_and_reaches_the_instructions() -> None:
+    doc = level3()
+    multi = next(i for i, s in enumerate(doc["sections"]) if s["type"] == "多选")
+    doc["sections"][multi]["partial"] = 0.5
+    bp = parse_blueprint(doc)
+    section = bp.sections[multi]
+    assert section.partial == Decimal("0.5")
+    assert f"少选且所选正确的，得{section.points * Decimal('0.5'):g}分" in section.instructions
+    assert parse_blueprint(json.loads(json.dumps(bp.document()))) == bp
+    issue_at(_set(doc, ("sections", multi, "partial"), 1.5), f"sections[{multi}].partial", "between 0 and 1")
+    single = next(i for i, s in enumerate(doc["sections"]) if s["type"] == "单选")
+    issue_at(_set(doc, ("sections", single, "partial"), 0.5), f"sections[{single}].partial", "多选 rule")

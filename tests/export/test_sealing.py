@@ -126,9 +126,9 @@ def sealable(make_bank: Callable[..., Bank], tmp_path: Path) -> Sealable:
 OBJECTIVE_SECTIONS = [{"type": "判断", "count": 4, "points": 1}, {"type": "单选", "count": 8, "points": 1}, {"type": "多选", "count": 4, "points": 2}]
 
 
-def make_sealable(make_bank: Callable[..., Bank], tmp_path: Path, *, subjective: int = 0) -> Sealable:
+def make_sealable(make_bank: Callable[..., Bank], tmp_path: Path, *, subjective: int = 0, partial: float | None = None) -> Sealable:
     """Form A of a 20-point paper (4 判断, 8 单选, 4 多选), approved with signatures; with `subjective`,
-    that many 5-point 简答 (marking points 3 + 2) follow."""
+    that many 5-point 简答 (marking points 3 + 2) follow; with `partial`, 多选 gives that fraction for a correct subset."""
     marker = f"封存明文标记{uuid.uuid4().hex[:10]}"
     with make_bank("admin").transaction() as s:
         add_user(s, "appr2", ["approver"], "吴敏")
@@ -138,7 +138,9 @@ def make_sealable(make_bank: Callable[..., Bank], tmp_path: Path, *, subjective:
     stock = write_json(tmp_path / "stock.json", rows)
     import_items(make_bank("cust"), stock, activate=True)
     stock.unlink()  # the user's own file; it is not the bank's to keep
-    sections = OBJECTIVE_SECTIONS + ([{"type": "简答", "count": subjective, "points": 5}] if subjective else [])
+    sections = [dict(x) for x in OBJECTIVE_SECTIONS] + ([{"type": "简答", "count": subjective, "points": 5}] if subjective else [])
+    if partial is not None:
+        sections[2]["partial"] = partial
     blueprint = _blueprint(tmp_path, forms=["A", "B"], total_points=20 + 5 * subjective, max_overlap=0.5, sections=sections,
                            **({"allow_subjective": True} if subjective else {}))  # fmt: skip
     paper, other = assemble(make_bank("cust"), str(blueprint), seed=5)

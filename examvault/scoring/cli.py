@@ -77,6 +77,22 @@ def scores_import(state: State, session_code: str, path: Path, part: str) -> Non
     err.print(f"{r['scores']} {part} scores for {r['candidates']} candidates registered")
 
 
+@scores_group.command("review")
+@click.argument("session_code")
+@click.argument("ticket")
+@click.option("--part", default="skill", show_default=True, type=click.Choice(["skill", "defence", "review"]))
+@click.option("--score", required=True, type=float, help="The chief examiner's score after the review (0–100, one decimal).")
+@click.option("--chief", required=True, help="Staff code of the session's chief examiner (主考).")
+@click.option("--reason", required=True, help="What the review found.")
+@pass_state
+def scores_review(state: State, session_code: str, ticket: str, part: str, score: float, chief: str, reason: str) -> None:
+    """The chief examiner's score for a panel whose scores spread more than 20 points."""
+    from examvault.scoring.parts import review_panel
+
+    r = review_panel(state.bank, session_code, ticket, part=part, score=score, chief=chief, reason=reason)
+    err.print(f"{ticket} {part}: panel {', '.join(f'{x:g}' for x in r['panel'])} reviewed by {chief}; {r['score']:g} counts")
+
+
 @click.group("results")
 def results_group() -> None:
     """Results: compute, show, publicise (5 working days), objections, release, export."""

@@ -248,3 +248,20 @@ class Violation(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # a repeated warning, voided as the rules say
     recorded_by: Mapped[str] = mapped_column(String(80))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PanelReview(Base):
+    """The chief examiner's (主考) score after reviewing a panel whose scores spread too widely."""
+
+    __tablename__ = "panel_reviews"
+    __table_args__ = (UniqueConstraint("candidate_id", "part"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("candidates.id"), index=True)
+    part: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float] = mapped_column(Float)
+    chief: Mapped[str] = mapped_column(String(30))  # staff code of the session's chief examiner
+    reason: Mapped[str] = mapped_column(String(400))
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

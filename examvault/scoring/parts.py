@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from examvault.accounts.service import audit
 from examvault.bank import Bank
-from examvault.errors import NOTHING_IMPORTED, Issue, ValidationError
+from examvault.errors import NOTHING_IMPORTED, ConflictError, Issue, NotFoundError, ValidationError
 from examvault.registration.models import Candidate, Seat
 from examvault.registration.service import get_session
-from examvault.scoring.models import PartScore
+from examvault.scoring.models import PanelReview, PartScore, Publicity
 from examvault.staff.models import Assignment, StaffMember
 
 SHEET_FIELDS: dict[str, tuple[str, ...]] = {
@@ -86,3 +86,39 @@ def record_part_scores(bank: Bank, session_code: str, file: str, raws: Iterable[
         session.add_all(rows)
         audit(session, actor, "scoring.parts.import", "exam_session", session_code, part=part, file=file, scores=len(rows))
         return {"session": session_code, "part": part, "scores": len(rows), "candidates": len({r.candidate_id for r in rows})}
+
+
+def review_panel(bank: Bank, session_code: str, ticket: str, *, part: str, score: float, chief: str, reason: str) -> dict[str, Any]:
+    """Register the chief examiner's (主考) score for a candidate whose panel spread more than the
+    results allow: the review replaces the mean for that part, with the reason on record."""
+    from examvault.scoring.results import SPREAD
+
+    if part not in PARTS:
+        raise ValidationError(f"--part is one of {', '.join(PARTS)}")
+    if not 0 <= score <= 100 or round(score, 1) != score:
+        raise ValidationError(f"--score {score:g}: a score from 0 to 100, to one decimal")
+    if not reason.strip() or len(reason) > 400:
+        raise ValidationError("--reason: what the review found (1–400 characters)")
+    with bank.transaction(write=True) as session:
+        actor = bank.actor(session, "scoring.parts")
+        exam = get_session(session, session_code, lock=True)
+        if session.get(Publicity, exam.id) is not None:
+            raise ConflictError(f"the results of {session_code} are publicised; they are fixed")
+        cand = session.scalars(select(Candidate).where(Candidate.session_id == exam.id, Candidate.ticket == ticket)).first()
+        if cand is None:
+            raise NotFoundError(f"no ticket {ticket} in session {session_code}")
+        on_duty = session.scalars(select(Assignment.id).join(StaffMember, StaffMember.id == Assignment.staff_id).where(
+            Assignment.session_id == exam.id, Assignment.duty == "chief_examiner", StaffMember.code == chief,
+            Assignment.ended_at.is_(None))).first()  # fmt: skip
+        if on_duty is None:
+            raise ValidationError(f"--chief {chief}: not the chief examiner (主考) on duty in session {session_code}")
+        scores = list(session.scalars(select(PartScore.score).where(PartScore.candidate_id == cand.id, PartScore.part == part)))
+        if len(scores) < 3 or len(scores) % 2 == 0 or max(scores) - min(scores) <= SPREAD:
+            raise ConflictError(f"{ticket} {part}: the panel's {len(scores)} score(s) need no review; the chief examiner reviews an odd "
+                                f"panel of three or more whose scores spread more than {SPREAD:g} points")  # fmt: skip
+        if session.scalars(select(PanelReview.id).where(PanelReview.candidate_id == cand.id, PanelReview.part == part)).first():
+            raise ConflictError(f"{ticket} {part} was reviewed already")
+        session.add(PanelReview(session_id=exam.id, candidate_id=cand.id, part=part, score=score, chief=chief, reason=reason.strip(),
+                                recorded_by=actor.username))  # fmt: skip
+        audit(session, actor, "scoring.parts.review", "exam_session", session_code, ticket=ticket, part=part, chief=chief)
+        return {"session": session_code, "ticket": ticket, "part": part, "score": score, "panel": sorted(scores)}

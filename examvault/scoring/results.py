@@ -6,7 +6,7 @@ passed before and is carried). The theory part is the objective total of the for
 with subjective items, their blind-marked total once unmasked, scaled to 100 when the paper's total
 is not 100. A practical, defence or review part is the mean of its
 examiners' scores, from an odd number ≥ 3 of them, once their spread is checked (≤ SPREAD points;
-a wider spread goes back to the chief examiner). An absent candidate, or one refused at the door,
+a wider spread goes back to the chief examiner, whose reviewed score then counts). An absent candidate, or one refused at the door,
 has no score for that part and does not pass. Violations apply (violations.py): a voided paper
 scores 0, a cancelled sitting or qualification has no scores and does not pass. Results are fixed once publicised: release needs
 the same results (a digest taken at publicity), no open objection, and the window to have run.
@@ -32,7 +32,15 @@ from examvault.errors import ConflictError, NotFoundError, ValidationError
 from examvault.registration.models import Attendance, Candidate, ExamSession
 from examvault.registration.service import get_session
 from examvault.scoring import calendar
-from examvault.scoring.models import MarkingKey, Objection, PartScore, Publicity, Result, ScoredResponse
+from examvault.scoring.models import (
+    MarkingKey,
+    Objection,
+    PanelReview,
+    PartScore,
+    Publicity,
+    Result,
+    ScoredResponse,
+)
 from examvault.scoring.violations import Effect, effects
 
 PASS_MARK = 60.0
@@ -79,6 +87,7 @@ def compute(bank: Bank, session_code: str) -> dict[str, Any]:
             select(ScoredResponse.candidate_id, ScoredResponse.objective, ScoredResponse.subjective, MarkingKey.subjective,
                    MarkingKey.total_points)
             .join(MarkingKey, MarkingKey.id == ScoredResponse.key_id).where(ScoredResponse.session_id == exam.id))}  # fmt: skip
+        reviewed = {(r.candidate_id, r.part): r.score for r in session.scalars(select(PanelReview).where(PanelReview.session_id == exam.id))}
         panels: dict[tuple[uuid.UUID, str], list[float]] = defaultdict(list)
         for p in session.scalars(select(PartScore).where(PartScore.session_id == exam.id)):
             panels[(p.candidate_id, p.part)].append(p.score)
@@ -116,6 +125,9 @@ def compute(bank: Bank, session_code: str) -> dict[str, Any]:
                         missing.append(f"{c.ticket}: the subjective items are not marked, checked and unmasked yet (`examvault marking`)")
                         continue
                     parts[part] = _tenths((objective + (subjective or 0.0)) * 100 / total)
+                elif (c.id, part) in reviewed:  # the chief examiner's score after reviewing a wide spread
+                    parts[part] = reviewed[(c.id, part)]
+                    notes.append(f"{part} 主考复核")
                 else:
                     score, why = combine(panels.get((c.id, part), []))
                     if score is None:

@@ -511,6 +511,25 @@ def test_compute_refuses_an_even_panel_and_a_wide_spread_naming_the_tickets(scor
     text = refused(sc, lambda: compute(sc.admin, SESSION), ConflictError, "cannot be computed yet")
     assert t[b] not in text and t[c] in text
 
+    # the chief examiner reviews the wide spread; the reviewed score counts
+    from examvault.scoring.parts import review_panel
+    from examvault.staff.service import add_staff, assign
+    from tests.staff.conftest import card
+    from tests.staff.conftest import id_number as staff_id
+
+    add_staff(sc.admin, code="ZK1", name="主考ZK1", id_number=staff_id(881, "19680301"), roles="主考", credential=card("ZK-0001"))
+    refused(sc, lambda: review_panel(sc.admin, SESSION, t[c], part="skill", score=75, chief="ZK1", reason="复核评分记录"),
+            ValidationError, "not the chief examiner")  # fmt: skip
+    assign(sc.admin, SESSION, "chief_examiner", ["ZK1"])
+    refused(sc, lambda: review_panel(sc.admin, SESSION, t[a], part="skill", score=75, chief="ZK1", reason="复核"), ConflictError, "need no review")
+    refused(sc, lambda: review_panel(sc.admin, SESSION, t[c], part="skill", score=75.25, chief="ZK1", reason="复核"), ValidationError, "one decimal")
+    r = review_panel(sc.admin, SESSION, t[c], part="skill", score=75, chief="ZK1", reason="调阅操作录像，按评分细则复核")
+    assert r["score"] == 75 and len(r["panel"]) == 3
+    refused(sc, lambda: review_panel(sc.admin, SESSION, t[c], part="skill", score=70, chief="ZK1", reason="再复核"), ConflictError, "already")
+    compute(sc.admin, SESSION)
+    row = next(x for x in show(sc.admin, SESSION)["results"] if x["ticket"] == t[c])
+    assert row["skill"] == 75.0 and "skill 主考复核" in row["note"]
+
 
 # ---------------------------------------------------------------- 4. results
 

@@ -1,4 +1,4 @@
-"""Blind marking (scripts, marking items, signed marks, 统分/复核 sign-offs) and violations
+"""Blind marking (scripts, marking items, signed marks, 统分/复核 sign-offs), violations and the chief examiner's panel reviews
 
 Revision ID: 0007
 Revises: 0006
@@ -92,6 +92,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_violations_candidate_id'), ['candidate_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_violations_session_id'), ['session_id'], unique=False)
 
+    op.create_table('panel_reviews',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Uuid(), nullable=False),
+    sa.Column('candidate_id', sa.Uuid(), nullable=False),
+    sa.Column('part', sa.String(length=10), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('chief', sa.String(length=30), nullable=False),
+    sa.Column('reason', sa.String(length=400), nullable=False),
+    sa.Column('recorded_by', sa.String(length=80), nullable=False),
+    sa.Column('recorded_at', examvault.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], name=op.f('fk_panel_reviews_candidate_id_candidates')),
+    sa.ForeignKeyConstraint(['session_id'], ['exam_sessions.id'], name=op.f('fk_panel_reviews_session_id_exam_sessions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_panel_reviews')),
+    sa.UniqueConstraint('candidate_id', 'part', name=op.f('uq_panel_reviews_candidate_id'))
+    )
+    with op.batch_alter_table('panel_reviews', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_panel_reviews_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_panel_reviews_session_id'), ['session_id'], unique=False)
+
     op.create_table('marks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('script_id', sa.Uuid(), nullable=False),
@@ -131,6 +150,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_marks_script_id'))
 
     op.drop_table('marks')
+    with op.batch_alter_table('panel_reviews', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_panel_reviews_session_id'))
+        batch_op.drop_index(batch_op.f('ix_panel_reviews_candidate_id'))
+
+    op.drop_table('panel_reviews')
     with op.batch_alter_table('violations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_violations_session_id'))
         batch_op.drop_index(batch_op.f('ix_violations_candidate_id'))

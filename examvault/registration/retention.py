@@ -63,6 +63,7 @@ from examvault.registration.models import (
     RetentionTombstone,
     Room,
 )
+from examvault.scoring.models import Mark, PartScore, Result, Script, Violation
 
 PAPER_YEARS, ELECTRONIC_YEARS = 3, 5
 LISTING_LIMIT = 200  # due records listed per kind in a report; the counts are always exact
@@ -341,6 +342,12 @@ _DECISIONS = _Rows(EligibilityDecision, EligibilityDecision.decided_at, (Eligibi
 _ATTENDANCE = _Rows(Attendance, Attendance.at, (Attendance.id, Candidate.code, Attendance.part),
                     lambda r: f"attendance {r[0]}: {r[1]} {r[2]}", (Candidate, Candidate.id == Attendance.candidate_id))  # fmt: skip
 _INCIDENTS = _Rows(Incident, Incident.occurred_at, (Incident.id,), lambda r: f"incident {r[0]}")
+_VIOLATIONS = _Rows(Violation, Violation.at, (Violation.id, Candidate.code, Violation.part),
+                    lambda r: f"violation {r[0]}: {r[1]} {r[2]}", (Candidate, Candidate.id == Violation.candidate_id))  # fmt: skip
+_PANEL_SCORES = _Rows(PartScore, PartScore.recorded_at, (PartScore.id, Candidate.code, PartScore.part),
+                      lambda r: f"panel score {r[0]}: {r[1]} {r[2]}", (Candidate, Candidate.id == PartScore.candidate_id))  # fmt: skip
+_MARKS = _Rows(Mark, Mark.marked_at, (Mark.id, Script.code, Mark.number),
+               lambda r: f"mark {r[0]}: 密封号 {r[1]} item {r[2]}", (Script, Script.id == Mark.script_id))  # fmt: skip
 _FINDINGS = _Rows(Finding, Finding.filed_at, (Finding.id, ExamSession.code),
                   lambda r: f"finding {r[0]} in {r[1]}", (ExamSession, ExamSession.id == Finding.session_id))  # fmt: skip
 _CHECKS = _Rows(ChecklistEntry, ChecklistEntry.checked_at, (ChecklistEntry.id, ExamSession.code, ChecklistEntry.stage, ChecklistEntry.item),
@@ -529,6 +536,9 @@ POLICIES: dict[str, Policy] = {p.kind: p for p in (
     _row_policy("eligibility_decision", "资格审核记录", "decided_at", _DECISIONS),
     _row_policy("attendance", "考勤记录", "the time of the door check", _ATTENDANCE),
     _row_policy("incident", "考场情况记录", "when it occurred", _INCIDENTS),
+    _row_policy("violation", "考生违纪记录", "when it happened", _VIOLATIONS),
+    _row_policy("panel_score", "考评员评分记录", "recorded_at", _PANEL_SCORES),
+    _row_policy("mark", "主观题评分记录", "marked_at", _MARKS),
     _row_policy("finding", "督导记录", "filed_at", _FINDINGS),
     _row_policy("checklist_entry", "督导检查记录", "checked_at", _CHECKS),
     _paper_policy("sign_in_sheet", "考场签到表", "the session's exam date; one per theory room, skill station and defence room", _sheets),
@@ -536,6 +546,7 @@ POLICIES: dict[str, Policy] = {p.kind: p for p in (
     Policy("custody_event", "保管链事件", "electronic", ELECTRONIC_YEARS, "recorded_at (only events under a signed checkpoint)",
            _custody_census, _custody_due, _custody_purge),
     Policy("audit_event", "审计日志", "electronic", ELECTRONIC_YEARS, "the event's time", _audit_census, _audit_due, _audit_purge, batch=0),
+    Policy("result", "认定成绩", "electronic", None, "permanent", _permanent(Result), _nothing),
     Policy("certificate", "职业技能等级证书", "electronic", None, "permanent", _permanent(Certificate), _nothing),
     Policy("certificate_event", "证书台账", "electronic", None, "permanent", _permanent(CertificateEvent), _nothing),
 )}  # fmt: skip

@@ -524,8 +524,9 @@ def total(bank: Bank, session_code: str, *, signer: SigningKey) -> dict[str, Any
             raise ConflictError(f"the scripts of {session_code} were totalled by {done.username}")
         _registered_signer(session, actor, signer, "统分")
         scripts, finals = _finals(session, exam)
+        assigned = _items(session, exam)
         unassigned = [f"{p}#{n}" for p, ns in _paper_items(session, bank, (s.paper for s in scripts)).items()
-                      for n in sorted(ns) if (p, n) not in _items(session, exam)]  # fmt: skip
+                      for n in sorted(ns) if (p, n) not in assigned]  # fmt: skip
         if unassigned:
             raise ConflictError(f"subjective items with no markers: {', '.join(unassigned)}")
         for s in scripts:

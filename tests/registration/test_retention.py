@@ -54,6 +54,7 @@ from examvault.registration.models import (
 from examvault.registration.retention import add_years, is_purged, latest_anchor, purge, retention_report
 from examvault.registration.retention_cli import retention_group
 from examvault.registration.service import add_candidates, add_room, create_session, open_candidate
+from examvault.scoring.models import Mark, PartScore, Script, Violation
 from examvault.staff.models import StaffMember
 from examvault.staff.service import add_staff
 from tests.conftest import OCC, PASSPHRASE, snapshot
@@ -79,15 +80,19 @@ DUE_TODAY = {
     "incident": 1,
     "finding": 1,
     "checklist_entry": 1,
+    "violation": 1,
+    "panel_score": 1,
+    "mark": 1,
     "sign_in_sheet": 3,  # S-OLD T01 and K01, S-MID T01
     "answer_scripts": 4,  # every session but S-NEW
     "custody_event": 4,  # seqs 1, 2, 5 and 7, under checkpoints; 11 is due too but under none
     "audit_event": 4,
+    "result": 0,  # kept for life
     "certificate": 0,
     "certificate_event": 0,  # six years old, kept for life
 }
 PURGED_SEQS = [1, 2, 5, 7]
-CHANGED = {"candidates", "eligibility_decisions", "attendance", "room_incidents", "quality_findings", "quality_checks",
+CHANGED = {"candidates", "eligibility_decisions", "attendance", "room_incidents", "quality_findings", "quality_checks", "violations", "part_scores", "marks",
            "custody_events", "audit_events", "retention_tombstones"}  # fmt: skip
 
 
@@ -179,11 +184,22 @@ def world(make_bank: Callable[..., Bank]) -> World:
                             filed_by="sup", filed_at=at) for sid, at in ((s_old, old), (s_mid, mid))]  # fmt: skip
         checks = [ChecklistEntry(session_id=sid, stage="registration_review", item="eligibility", passed=True,
                                  checked_by="sup", supervisor_id=staff_id, checked_at=at) for sid, at in ((s_old, old), (s_mid, recent))]  # fmt: skip
-        s.add_all([*decisions, *attendance, *incidents, *findings, *checks])
+        violations = [Violation(session_id=c.session_id, candidate_id=c.id, part="theory", tier="warning", proctor="JK1", at=at,
+                                reason="交头接耳", recorded_by="kaowu") for c, at in ((o1, old), (mid1, recent))]  # fmt: skip
+        panel_scores = [PartScore(session_id=c.session_id, candidate_id=c.id, part="skill", examiner="KP1", score=70.0, recorded_by="kaowu",
+                                  recorded_at=at) for c, at in ((o1, old), (mid1, recent))]  # fmt: skip
+        script = Script(id=uuid.uuid4(), session_id=s_old, code="80001", paper="P", sealed_by="kaowu", key_version=1, dek=os.urandom(60),
+                        candidate=os.urandom(80))  # fmt: skip
+        marks = [Mark(script_id=script.id, number=41, marker="pj01", role="first", points=[3.0], total=3.0, marked_at=at, signature={})
+                 for at in (old, recent)]  # fmt: skip
+        s.add(script)
+        s.flush()
+        s.add_all([*decisions, *attendance, *incidents, *findings, *checks, *violations, *panel_scores, *marks])
         s.add(CertificateEvent(action="forms.received", reason="", actor="kaowu", at=old))
         s.flush()
         for kind, rows in (("eligibility_decision", decisions), ("attendance", attendance), ("incident", incidents),
-                           ("finding", findings), ("checklist_entry", checks)):  # fmt: skip
+                           ("finding", findings), ("checklist_entry", checks), ("violation", violations), ("panel_score", panel_scores),
+                           ("mark", marks)):  # fmt: skip
             cut = 2 if kind == "eligibility_decision" else 1
             w.due[kind], w.not_due[kind] = [r.id for r in rows[:cut]], [r.id for r in rows[cut:]]
         w.due["candidate"] = [c.id for c in by_code.values() if c.code in
@@ -234,6 +250,7 @@ def test_report_counts_what_is_due_per_kind(world: World) -> None:
         "incident": ("electronic", 5), "finding": ("electronic", 5), "checklist_entry": ("electronic", 5),
         "sign_in_sheet": ("paper", 3), "answer_scripts": ("paper", 3), "custody_event": ("electronic", 5),
         "audit_event": ("electronic", 5), "certificate": ("electronic", None), "certificate_event": ("electronic", None),
+        "violation": ("electronic", 5), "panel_score": ("electronic", 5), "mark": ("electronic", 5), "result": ("electronic", None),
     }  # fmt: skip
     assert kinds["candidate"]["label"] == "考生报名信息" and kinds["sign_in_sheet"]["label"] == "考场签到表"
     assert (
@@ -319,9 +336,9 @@ def _minus(rows: list[tuple[Any, ...]], keys: list[Any]) -> list[tuple[Any, ...]
 
 
 ROW_KINDS = {"eligibility_decision": EligibilityDecision, "attendance": Attendance, "incident": Incident,
-             "finding": Finding, "checklist_entry": ChecklistEntry}  # fmt: skip
+             "finding": Finding, "checklist_entry": ChecklistEntry, "violation": Violation, "panel_score": PartScore, "mark": Mark}  # fmt: skip
 TABLES = {"eligibility_decision": "eligibility_decisions", "attendance": "attendance", "incident": "room_incidents",
-          "finding": "quality_findings", "checklist_entry": "quality_checks"}  # fmt: skip
+          "finding": "quality_findings", "checklist_entry": "quality_checks", "violation": "violations", "panel_score": "part_scores", "mark": "marks"}  # fmt: skip
 
 
 def test_purge_erases_only_what_is_due_and_leaves_tombstones(world: World) -> None:
@@ -333,7 +350,7 @@ def test_purge_erases_only_what_is_due_and_leaves_tombstones(world: World) -> No
         leaves = {seq: bytes(leaf) for seq, leaf in s.execute(select(CustodyEvent.seq, CustodyEvent.leaf))}
 
     r = purge(world.adm)
-    expected = {k: n for k, n in DUE_TODAY.items() if not k.startswith("certificate")}
+    expected = {k: n for k, n in DUE_TODAY.items() if not k.startswith("certificate") and k != "result"}
     assert r == {"as_of": TODAY.isoformat(), "purged": expected, "total": sum(expected.values())}
     after = snapshot(world.adm)
 

@@ -300,3 +300,24 @@ def test_the_cli_marks_blind_and_unmasks(scoring: Scoring, db_url: str, monkeypa
     st_ = json.loads(run("kaowu", "marking", "status", SESSION, "--json"))
     assert [i["settled"] for i in st_["items"]] == [3, 3] and st_["check"]["by"] == "m2"
     assert {s.candidate_id for s in sc.rows(Script)} == {v for n, v in _ids(sc).items() if n in SEALS}
+
+
+def test_swapping_two_scripts_sealed_candidates_is_detected_at_unmasking(scoring: Scoring) -> None:
+    """An insider who swaps the sealed mapping of two scripts in the database (to give one candidate
+    another's marks) is caught: each envelope is bound to its own script's id."""
+    from examvault.errors import IntegrityError
+
+    sc = scoring
+    b = prepared(sc)
+    for n in SEALS:
+        for item in (17, 18):
+            b.mark("m1", n, item, [3, 2] if n == 2 else [0, 0])
+            b.mark("m2", n, item, [3, 2] if n == 2 else [0, 0.5])
+    total(b.bank("m1"), SESSION, signer=b.keys["m1"])
+    check(b.bank("m2"), SESSION, signer=b.keys["m2"])
+    one, two = (next(s for s in sc.rows(Script) if s.code == SEALS[n]) for n in (1, 2))
+    with sc.admin.transaction(write=True) as s:
+        s.execute(update(Script).where(Script.id == one.id).values(candidate=two.candidate, dek=two.dek))
+        s.execute(update(Script).where(Script.id == two.id).values(candidate=one.candidate, dek=one.dek))
+    refused(sc, lambda: unmask(sc.admin, SESSION), IntegrityError, "scripts .* integrity check failed")
+    assert all(s.candidate_id is None for s in sc.rows(Script))

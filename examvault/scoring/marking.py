@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -191,8 +192,11 @@ def _check_signatures(session: Session, exam: ExamSession, scripts: dict[uuid.UU
         raise ConflictError("marks whose signature does not verify (altered after signing?): " + "; ".join(bad[:10]))
 
 
-def _digest(scripts: Sequence[Script], finals: dict[tuple[uuid.UUID, int], float]) -> str:
-    rows = sorted([s.code, s.paper, sorted([n, v] for (sid, n), v in finals.items() if sid == s.id)] for s in scripts)
+Finals = dict[uuid.UUID, dict[int, float]]  # per script, each item's settled score
+
+
+def _digest(scripts: Sequence[Script], finals: Finals) -> str:
+    rows = sorted([s.code, s.paper, sorted([n, v] for n, v in finals[s.id].items())] for s in scripts)
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -263,6 +267,7 @@ def seal_scripts(bank: Bank, session_code: str, path: Path, *, encoding: str | N
                 rows.append((cand, papers[form], code))  # type: ignore[arg-type]
         if issues:
             raise ValidationError(issues, outcome=NOTHING_IMPORTED)
+        secrets.SystemRandom().shuffle(rows)  # stored in no order the register had: row order must not hint at the mapping
         for cand, paper, code in rows:
             sid = uuid.uuid4()
             secret = json.dumps({"candidate_id": str(cand.id), "ticket": cand.ticket}).encode()
@@ -396,8 +401,9 @@ def mark(bank: Bank, session_code: str, seal_code: str, number: int, points: Seq
         return {"script": script.code, "number": number, "role": role, "total": entry.total, "changed": mine is not None}
 
 
-def queue(bank: Bank, session_code: str) -> list[dict[str, Any]]:
-    """What the acting examiner may mark now: scripts by 密封号 and item, never the other markers' marks."""
+def queue(bank: Bank, session_code: str, *, limit: int | None = 100) -> list[dict[str, Any]]:
+    """What the acting examiner may mark now (the first `limit`): scripts by 密封号 and item, never the
+    other markers' marks."""
     with bank.transaction() as session:
         actor = bank.actor(session, "marking.mark")
         exam = get_session(session, session_code)
@@ -417,6 +423,8 @@ def queue(bank: Bank, session_code: str) -> list[dict[str, Any]]:
                 if (lead and needs in ("third", "leader")) or (not lead and needs in ("first", "second", "third")):
                     out.append({"script": s.code, "number": n, "as": "leader" if lead else needs,
                                 "marking_points": it.marking_points})  # fmt: skip
+                    if limit is not None and len(out) >= limit:
+                        return out
         return out
 
 
@@ -482,7 +490,7 @@ def history(bank: Bank, session_code: str, seal_code: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- 统分, 复核, unmasking
 
 
-def _finals(session: Session, exam: ExamSession) -> tuple[list[Script], dict[tuple[uuid.UUID, int], float]]:
+def _finals(session: Session, exam: ExamSession) -> tuple[list[Script], Finals]:
     """Every script's final item scores; refused, naming what is missing, while any item is unsettled."""
     scripts = list(session.scalars(select(Script).where(Script.session_id == exam.id).order_by(Script.code)))
     if not scripts:
@@ -492,7 +500,8 @@ def _finals(session: Session, exam: ExamSession) -> tuple[list[Script], dict[tup
     wanted: dict[str, list[int]] = defaultdict(list)
     for paper, n in items:
         wanted[paper].append(n)
-    finals, missing = {}, []
+    finals: Finals = {s.id: {} for s in scripts}
+    missing = []
     for s in scripts:
         if s.paper not in wanted:
             missing.append(f"{s.paper}: no item has markers assigned")
@@ -501,7 +510,7 @@ def _finals(session: Session, exam: ExamSession) -> tuple[list[Script], dict[tup
             it = items[(s.paper, n)]
             st = settle(_by_role(active.get((s.id, n), [])), it.points, it.threshold)
             if st.needs is None:
-                finals[(s.id, n)] = float(st.score)  # type: ignore[arg-type]
+                finals[s.id][n] = float(st.score)  # type: ignore[arg-type]
             else:
                 missing.append(f"{s.code} item {n}: waiting for the {ROLE_LABELS[st.needs]}")
     if missing:
@@ -530,7 +539,7 @@ def total(bank: Bank, session_code: str, *, signer: SigningKey) -> dict[str, Any
         if unassigned:
             raise ConflictError(f"subjective items with no markers: {', '.join(unassigned)}")
         for s in scripts:
-            s.subjective = sum(v for (sid, _), v in finals.items() if sid == s.id)
+            s.subjective = sum(finals[s.id].values())
         digest = _digest(scripts, finals)
         at = utcnow().replace(microsecond=0)
         signature = signer.sign("marking-signoff", _signoff_message(exam.code, "total", actor.username, digest, at))
@@ -560,7 +569,7 @@ def check(bank: Bank, session_code: str, *, signer: SigningKey) -> dict[str, Any
         _registered_signer(session, actor, signer, "复核")
         scripts, finals = _finals(session, exam)
         digest = _digest(scripts, finals)
-        wrong = [s.code for s in scripts if s.subjective != sum(v for (sid, _), v in finals.items() if sid == s.id)]
+        wrong = [s.code for s in scripts if s.subjective != sum(finals[s.id].values())]
         if digest != totalled.digest or wrong:
             raise ConflictError(f"the totals differ from the signed marks ({', '.join(wrong[:10]) or 'the item scores changed'}); "
                                 "they are not checked")  # fmt: skip
@@ -599,7 +608,7 @@ def unmask(bank: Bank, session_code: str) -> dict[str, Any]:
                 continue
             detail = json.loads(open_fields(keyring, SCORED_RESPONSE, row_of(SCORED_RESPONSE, r))["detail"] or b"{}")
             detail["subjective"] = [{"number": n, "position": positions[s.paper][n], "points": v}
-                                    for (sid, n), v in sorted(finals.items()) if sid == s.id]  # fmt: skip
+                                    for n, v in sorted(finals[s.id].items())]  # fmt: skip
             r.version += 1
             for k, v in seal_fields(keyring, SCORED_RESPONSE, str(r.id), r.version, {"detail": json.dumps(detail).encode()}).items():
                 setattr(r, k, v)

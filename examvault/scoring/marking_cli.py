@@ -66,6 +66,7 @@ def marking_seal(state: State, session_code: str, path: Path, encoding: str | No
 @pass_state
 def marking_assign(state: State, session_code: str, items: str, markers: tuple[str, ...], leader: str, threshold: float,
                    paper: str | None) -> None:  # fmt: skip
+    """Two or more markers and a group leader for subjective items; re-assigning replaces them."""
     from examvault.scoring.marking import assign_markers
 
     r = assign_markers(state.bank, session_code, _numbers(items), markers=list(markers), leader=leader, threshold=threshold, paper=paper)
@@ -91,13 +92,14 @@ def marking_mark(state: State, session_code: str, seal_code: str, number: int, p
 
 @marking_group.command("queue")
 @click.argument("session_code")
+@click.option("--limit", type=int, default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def marking_queue(state: State, session_code: str, as_json: bool) -> None:
+def marking_queue(state: State, session_code: str, limit: int, as_json: bool) -> None:
     """What you may mark now (密封号 and item)."""
     from examvault.scoring.marking import ROLE_LABELS, queue
 
-    rows = queue(state.bank, session_code)
+    rows = queue(state.bank, session_code, limit=limit)
     if as_json:
         return emit_json(rows)
     table(["密封号", "item", "as", "marking points"],

@@ -130,12 +130,21 @@ def _items(session: Session, exam: ExamSession) -> dict[tuple[str, int], Marking
     return {(i.paper, i.number): i for i in session.scalars(select(MarkingItem).where(MarkingItem.session_id == exam.id))}
 
 
-def _active(session: Session, script_ids: Iterable[uuid.UUID]) -> dict[tuple[uuid.UUID, int], list[Mark]]:
-    out: dict[tuple[uuid.UUID, int], list[Mark]] = defaultdict(list)
-    ids = list(script_ids)
-    if ids:
-        for m in session.scalars(select(Mark).where(Mark.script_id.in_(ids), Mark.superseded_by.is_(None)).order_by(Mark.id)):
-            out[(m.script_id, m.number)].append(m)
+def _active(session: Session, *, exam: ExamSession | None = None, script_id: uuid.UUID | None = None,
+            full: bool = False) -> dict[tuple[uuid.UUID, int], list[Any]]:  # fmt: skip
+    """The current (not superseded) marks of one script or of a whole session, by script and item.
+    Without `full`, light rows (script_id, number, marker, role, total): settling needs no more, and
+    a session's marks are many."""
+    cols = (Mark,) if full else (Mark.script_id, Mark.number, Mark.marker, Mark.role, Mark.total)
+    q = select(*cols).where(Mark.superseded_by.is_(None))
+    if script_id is not None:
+        q = q.where(Mark.script_id == script_id)
+    else:
+        assert exam is not None
+        q = q.join(Script, Script.id == Mark.script_id).where(Script.session_id == exam.id)
+    out: dict[tuple[uuid.UUID, int], list[Any]] = defaultdict(list)
+    for m in (session.scalars if full else session.execute)(q.order_by(Mark.id)):
+        out[(m.script_id, m.number)].append(m)
     return out
 
 
@@ -174,8 +183,8 @@ def _check_signatures(session: Session, exam: ExamSession, scripts: dict[uuid.UU
     """Every registered mark still carries its marker's valid signature: a mark altered in the
     database, or signed by a key not registered for its marker, stops totalling."""
     keys: dict[str, VerifyKey | None] = {}
-    previous = {m.superseded_by: m.id for m in session.scalars(select(Mark).where(
-        Mark.script_id.in_(list(scripts)), Mark.superseded_by.is_not(None)))}  # fmt: skip
+    previous = dict(session.execute(select(Mark.superseded_by, Mark.id).join(Script, Script.id == Mark.script_id).where(
+        Script.session_id == exam.id, Mark.superseded_by.is_not(None))).all())  # fmt: skip
     bad = []
     for m in marks:
         if m.marker not in keys:
@@ -372,7 +381,7 @@ def mark(bank: Bank, session_code: str, seal_code: str, number: int, points: Seq
             raise PermissionDenied(f"{name} is not assigned to mark item {number} of {script.paper}")
         _registered_signer(session, actor, signer, "a mark")
         values = _check_points(item, points)
-        marks = _active(session, [script.id]).get((script.id, number), [])
+        marks = _active(session, script_id=script.id, full=True).get((script.id, number), [])
         mine = next((m for m in marks if m.marker == name), None)
         state = settle(_by_role(marks), item.points, item.threshold)
         if mine is not None:
@@ -409,7 +418,7 @@ def queue(bank: Bank, session_code: str, *, limit: int | None = 100) -> list[dic
         exam = get_session(session, session_code)
         items = {k: i for k, i in _items(session, exam).items() if actor.username in i.markers or actor.username == i.leader}
         scripts = list(session.scalars(select(Script).where(Script.session_id == exam.id).order_by(Script.code)))
-        active = _active(session, [s.id for s in scripts])
+        active = _active(session, exam=exam)
         out = []
         for s in scripts:
             for (paper, n), it in sorted(items.items()):
@@ -436,7 +445,7 @@ def status(bank: Bank, session_code: str) -> dict[str, Any]:
         exam = get_session(session, session_code)
         items = _items(session, exam)
         scripts = list(session.scalars(select(Script).where(Script.session_id == exam.id)))
-        active = _active(session, [s.id for s in scripts])
+        active = _active(session, exam=exam)
         per: dict[str, dict[str, Any]] = {}
         for s in scripts:
             for (paper, n), it in sorted(items.items()):
@@ -490,13 +499,14 @@ def history(bank: Bank, session_code: str, seal_code: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- 统分, 复核, unmasking
 
 
-def _finals(session: Session, exam: ExamSession) -> tuple[list[Script], Finals]:
-    """Every script's final item scores; refused, naming what is missing, while any item is unsettled."""
+def _finals(session: Session, exam: ExamSession, *, verify: bool = True) -> tuple[list[Script], Finals]:
+    """Every script's final item scores; refused, naming what is missing, while any item is unsettled.
+    With `verify`, every current mark's signature is checked too."""
     scripts = list(session.scalars(select(Script).where(Script.session_id == exam.id).order_by(Script.code)))
     if not scripts:
         raise ConflictError(f"session {exam.code} has no sealed scripts (`examvault marking seal`)")
     items = _items(session, exam)
-    active = _active(session, [s.id for s in scripts])
+    active = _active(session, exam=exam, full=verify)
     wanted: dict[str, list[int]] = defaultdict(list)
     for paper, n in items:
         wanted[paper].append(n)
@@ -516,7 +526,8 @@ def _finals(session: Session, exam: ExamSession) -> tuple[list[Script], Finals]:
     if missing:
         more = f"\n… and {len(missing) - 20} more" if len(missing) > 20 else ""
         raise ConflictError(f"not every script of {exam.code} is marked:\n" + "\n".join(sorted(set(missing))[:20]) + more)
-    _check_signatures(session, exam, {s.id: s for s in scripts}, (m for ms in active.values() for m in ms))
+    if verify:
+        _check_signatures(session, exam, {s.id: s for s in scripts}, (m for ms in active.values() for m in ms))
     return scripts, finals
 
 
@@ -593,7 +604,8 @@ def unmask(bank: Bank, session_code: str) -> dict[str, Any]:
         if totalled is None or checked is None:
             raise ConflictError(f"the seal of {session_code} stays closed until every script's marks are registered, totalled "
                                 f"(统分) and checked (复核): {'not totalled' if totalled is None else 'not checked'}")  # fmt: skip
-        scripts, finals = _finals(session, exam)
+        # Signatures were verified at 统分 and 复核, and marks are frozen since: any changed score changes the digest.
+        scripts, finals = _finals(session, exam, verify=False)
         if _digest(scripts, finals) != checked.digest:
             raise ConflictError("the marks changed after they were checked; the seal stays closed")
         responses = {r.candidate_id: r for r in session.scalars(select(ScoredResponse).where(ScoredResponse.session_id == exam.id))}

@@ -52,7 +52,7 @@ from examvault.errors import (
     ValidationError,
 )
 from examvault.itembank.domain import is_subjective
-from examvault.registration.models import Attendance, Candidate, ExamSession, Seat
+from examvault.registration.models import Candidate, ExamSession
 from examvault.registration.service import get_session
 from examvault.scoring.keys import current_key
 from examvault.scoring.models import (
@@ -64,6 +64,7 @@ from examvault.scoring.models import (
     ScoredResponse,
     Script,
 )
+from examvault.scoring.responses import TheoryRoll
 
 DEFAULT_THRESHOLD = 0.2  # of the item's points: two marks further apart than this go to arbitration
 SEAL_CODE = re.compile(r"[0-9A-Z]{4,16}\Z")
@@ -229,10 +230,7 @@ def seal_scripts(bank: Bank, session_code: str, path: Path, *, encoding: str | N
             raise ConflictError(f"the scripts of {session_code} are totalled; no script can be added")
         papers = {p.form: p.code for p in session.scalars(select(Paper).where(Paper.code.in_([c for c in exam.papers.split(",") if c])))}
         subjective = {form: bool(_subjective_items(session, bank, code)) for form, code in papers.items() if _has_key(session, code)}
-        cands = {c.ticket: c for c in session.scalars(select(Candidate).where(Candidate.session_id == exam.id))}
-        theory = set(session.scalars(select(Seat.candidate_id).where(Seat.session_id == exam.id, Seat.part == "theory")))
-        kept_out = set(session.scalars(select(Attendance.candidate_id).where(
-            Attendance.session_id == exam.id, Attendance.part == "theory", Attendance.status.in_(("absent", "refused")))))  # fmt: skip
+        roll = TheoryRoll.of(session, exam)
         answered = dict(session.execute(select(ScoredResponse.candidate_id, ScoredResponse.paper).where(ScoredResponse.session_id == exam.id)).all())
         existing = list(session.scalars(select(Script).where(Script.session_id == exam.id)))
         codes = {s.code for s in existing}
@@ -244,14 +242,10 @@ def seal_scripts(bank: Bank, session_code: str, path: Path, *, encoding: str | N
         for raw in raws:
             problems = []
             ticket, form, code = raw.get("ticket"), raw.get("form").upper(), raw.get("code").upper()
-            cand = cands.get(ticket)
-            if cand is None:
-                problems.append(("ticket", f"no ticket {ticket!r} in session {session_code}"))
-            elif cand.id not in theory:
-                problems.append(("ticket", "this candidate does not sit the theory part in this session"))
-            elif cand.id in kept_out:
-                problems.append(("ticket", "this candidate was recorded absent or refused entry at the door"))
-            elif str(cand.id) in sealed:
+            cand, why = roll.check(ticket)
+            if why:
+                problems.append(("ticket", why))
+            elif str(cand.id) in sealed:  # type: ignore[union-attr]
                 problems.append(("ticket", "this candidate's script is already registered"))
             elif ticket in seen_t:
                 problems.append(("ticket", f"the candidate appears twice (first on {seen_t[ticket]})"))

@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
 from examvault.assembly.models import Paper, PaperItem
@@ -27,7 +29,7 @@ from examvault.bank import Bank
 from examvault.crypto.records import seal_fields
 from examvault.errors import NOTHING_IMPORTED, Issue, ValidationError
 from examvault.itembank.domain import CHOICE_TYPES, OBJECTIVE_TYPES, OPTION_LETTERS
-from examvault.registration.models import Attendance, Candidate, Seat
+from examvault.registration.models import Attendance, Candidate, ExamSession, Seat
 from examvault.registration.service import get_session
 from examvault.scoring import objective as O
 from examvault.scoring.keys import current_key
@@ -42,6 +44,36 @@ def _fields(n: int) -> dict[str, tuple[str, ...]]:
 
 def _letters(mask: int) -> str:
     return "".join(OPTION_LETTERS[k] for k in range(len(OPTION_LETTERS)) if mask >> k & 1)
+
+
+@dataclass(frozen=True)
+class TheoryRoll:
+    """Who may hand in theory work in a session — an answer sheet or a sealed booklet: seated for
+    the theory part and not recorded absent or refused at the door."""
+
+    session_code: str
+    by_ticket: dict[str, Candidate]
+    seated: frozenset[uuid.UUID]
+    kept_out: frozenset[uuid.UUID]
+
+    @classmethod
+    def of(cls, session: Session, exam: ExamSession) -> TheoryRoll:
+        seated = session.scalars(select(Seat.candidate_id).where(Seat.session_id == exam.id, Seat.part == "theory"))
+        kept_out = session.scalars(select(Attendance.candidate_id).where(
+            Attendance.session_id == exam.id, Attendance.part == "theory", Attendance.status.in_(("absent", "refused"))))  # fmt: skip
+        return cls(exam.code, {c.ticket: c for c in session.scalars(select(Candidate).where(Candidate.session_id == exam.id))},
+                   frozenset(seated), frozenset(kept_out))  # fmt: skip
+
+    def check(self, ticket: str) -> tuple[Candidate | None, str]:
+        """The candidate of `ticket`, and why they cannot have handed in theory work ("" when they can)."""
+        cand = self.by_ticket.get(ticket)
+        if cand is None:
+            return None, f"no ticket {ticket!r} in session {self.session_code}"
+        if cand.id not in self.seated:
+            return cand, "this candidate does not sit the theory part in this session"
+        if cand.id in self.kept_out:
+            return cand, "this candidate was recorded absent or refused entry at the door"
+        return cand, ""
 
 
 def multi_rule(items: list[dict[str, Any]]) -> O.MultiRule:
@@ -62,11 +94,8 @@ def import_responses(bank: Bank, session_code: str, path: Path, *, source: str =
         keyring = bank.keyring(session)
         exam = get_session(session, session_code, lock=True)
         papers = {p.form: p for p in session.scalars(select(Paper).where(Paper.code.in_([c for c in exam.papers.split(",") if c])))}
-        cands = {c.ticket: c for c in session.scalars(select(Candidate).where(Candidate.session_id == exam.id))}
-        theory = set(session.scalars(select(Seat.candidate_id).where(Seat.session_id == exam.id, Seat.part == "theory")))
+        roll = TheoryRoll.of(session, exam)
         done = set(session.scalars(select(ScoredResponse.candidate_id).where(ScoredResponse.session_id == exam.id)))
-        kept_out = set(session.scalars(select(Attendance.candidate_id).where(
-            Attendance.session_id == exam.id, Attendance.part == "theory", Attendance.status.in_(("absent", "refused")))))  # fmt: skip
         keys: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         issues: list[Issue] = []
         by_form: dict[str, list[tuple[Any, Candidate]]] = defaultdict(list)
@@ -74,14 +103,10 @@ def import_responses(bank: Bank, session_code: str, path: Path, *, source: str =
         for raw in raws:
             problems = []
             ticket, form = raw.get("ticket"), raw.get("form").upper()
-            cand = cands.get(ticket)
-            if cand is None:
-                problems.append(("ticket", f"no ticket {ticket!r} in session {session_code}"))
-            elif cand.id not in theory:
-                problems.append(("ticket", "this candidate does not sit the theory part in this session"))
-            elif cand.id in kept_out:
-                problems.append(("ticket", "this candidate was recorded absent or refused entry at the door; an answer sheet cannot be theirs"))
-            elif cand.id in done:
+            cand, why = roll.check(ticket)
+            if why:
+                problems.append(("ticket", why))
+            elif cand.id in done:  # type: ignore[union-attr]
                 problems.append(("ticket", "this candidate's answers are already scored"))
             elif ticket in seen:
                 problems.append(("ticket", f"the candidate appears twice (first on {seen[ticket]})"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,38 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
         w.writerow(header)
         w.writerows(rows)
     return path
+
+
+@dataclass
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(db_url: str, user: str, *args: str, code: int = 0, env: dict[str, str] | None = None) -> Ran:
+    """`examvault --db … --user USER ARGS` in-process; the exit code must be `code`, and no traceback shows."""
+    from click.testing import CliRunner
+
+    from examvault.cli import main
+    from tests.conftest import PASSPHRASE
+
+    with CliRunner().isolation(env={"EXAMVAULT_PASSPHRASE": PASSPHRASE, "EXAMVAULT_USER": None, "EXAMVAULT_DB": None, **(env or {})}) as (
+        stdout,
+        stderr,
+        _,
+    ):
+        try:
+            main(["--db", db_url, "--user", user, *args])
+            got = 0
+        except SystemExit as exc:
+            got = int(exc.code or 0)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        ran = Ran(got, stdout.getvalue().decode(), stderr.getvalue().decode())
+    assert ran.code == code, ran
+    assert "Traceback" not in ran.stdout + ran.stderr
+    return ran
 
 
 @dataclass

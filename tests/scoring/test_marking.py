@@ -10,20 +10,17 @@ The candidates of tests/scoring/conftest.py sit it: persons 1–3 write the theo
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import update
 
 from examvault.accounts.service import add_user
 from examvault.bank import Bank
-from examvault.cli import main
 from examvault.crypto.records import open_fields, row_of
 from examvault.crypto.signing import SigningKey
 from examvault.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
@@ -43,9 +40,9 @@ from examvault.scoring.models import SCORED_RESPONSE, Mark, ScoredResponse, Scri
 from examvault.scoring.parts import import_part_scores
 from examvault.scoring.responses import import_responses
 from examvault.scoring.results import compute, show
-from tests.conftest import PASSPHRASE, snapshot
+from tests.conftest import snapshot
 from tests.export.test_sealing import Sealable, make_sealable
-from tests.scoring.conftest import SESSION, Scoring, write_csv
+from tests.scoring.conftest import SESSION, Scoring, run_cli, write_csv
 from tests.scoring.test_scoring_flow import SKILL, all_right, door, mixed, sheet_rows, sixty
 
 MARKERS = ("m1", "m2", "m3")
@@ -274,19 +271,8 @@ def test_the_cli_marks_blind_and_unmasks(scoring: Scoring, db_url: str, monkeypa
         keys[name].write_text(key.file_text("签名口令-marking"), "utf-8")
 
     def run(user: str, *args: str, code: int = 0) -> str:
-        env = {"EXAMVAULT_PASSPHRASE": PASSPHRASE, "EXAMVAULT_SIGN_PASSPHRASE": "签名口令-marking", "EXAMVAULT_USER": None, "EXAMVAULT_DB": None}
-        with CliRunner().isolation(env=env) as (stdout, stderr, _):
-            try:
-                main(["--db", db_url, "--user", user, *args])
-                got = 0
-            except SystemExit as exc:
-                got = int(exc.code or 0)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            out = stdout.getvalue().decode() + stderr.getvalue().decode()
-        assert got == code, out
-        assert "Traceback" not in out
-        return out
+        ran = run_cli(db_url, user, *args, code=code, env={"EXAMVAULT_SIGN_PASSPHRASE": "签名口令-marking"})
+        return ran.stdout + ran.stderr
 
     for seal in SEALS.values():
         for item in ("17", "18"):

@@ -11,28 +11,24 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from examvault.accounts.models import AuditEvent
 from examvault.bank import Bank
-from examvault.cli import main
 from examvault.errors import ConflictError, PermissionDenied
 from examvault.registration.models import Candidate
 from examvault.scoring import calendar
 from examvault.scoring.export import export_results, render_register
 from examvault.scoring.models import Result
 from examvault.scoring.results import publicize, release, show
-from tests.conftest import PASSPHRASE
 from tests.registration.conftest import id_number
-from tests.scoring.conftest import SESSION, Scoring
+from tests.scoring.conftest import SESSION, Scoring, run_cli
 from tests.scoring.test_scoring_flow import refused, score_everything, window_or_skip
 
 HEADER = ["准考证号", "证件号码", "姓名", "职业代码", "职业名称", "等级", "理论知识", "操作技能", "是否合格", "状态"]
@@ -196,16 +192,9 @@ def test_the_cli_exports_and_prints_the_files(scoring: Scoring, db_url: str, tod
     publicised(sc, today)
 
     def run(*args: str) -> tuple[int, str, str]:
-        env = {"EXAMVAULT_PASSPHRASE": PASSPHRASE, "EXAMVAULT_USER": None, "EXAMVAULT_DB": None}
-        with CliRunner().isolation(env=env) as (stdout, stderr, _):
-            try:
-                main(["--db", db_url, *args])
-                code = 0
-            except SystemExit as exc:
-                code = int(exc.code or 0)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            return code, stdout.getvalue().decode(), stderr.getvalue().decode()
+        user, rest = args[1], args[2:]  # ("--user", NAME, …)
+        ran = run_cli(db_url, user, *rest, code=6 if user != "kaowu" else 0)
+        return ran.code, ran.stdout, ran.stderr
 
     code, stdout, stderr = run("--user", "kaowu", "results", "export", SESSION, "--out", str(tmp_path / "a"), "--json")
     assert code == 0, stderr

@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from examvault.assembly.forms import permutation
 from examvault.assembly.models import PaperItem
 from examvault.assembly.service import opened_entries, paper_by_ref
-from examvault.cli import main
 from examvault.crypto.records import open_fields, row_of
 from examvault.crypto.signing import SigningKey
 from examvault.errors import ConflictError, PermissionDenied, ValidationError
@@ -61,8 +57,8 @@ from examvault.scoring.results import (
     resolve_objection,
     show,
 )
-from tests.conftest import OCC, PASSPHRASE, snapshot
-from tests.scoring.conftest import EXAM_DAY, PANELS, SESSION, Scoring, at
+from tests.conftest import OCC, snapshot
+from tests.scoring.conftest import EXAM_DAY, PANELS, SESSION, Ran, Scoring, at, run_cli
 
 LAYOUT = ["判断"] * 4 + ["单选"] * 8 + ["多选"] * 4
 FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in "ABCDE"}
@@ -695,13 +691,6 @@ def test_a_certificate_is_not_dated_before_its_results_were_released(scoring: Sc
 # ---------------------------------------------------------------- 7. the CLI
 
 
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-
 def test_the_cli_runs_scoring_from_key_to_release(
     scoring: Scoring, db_url: str, today: date, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -709,19 +698,7 @@ def test_the_cli_runs_scoring_from_key_to_release(
     w = window_or_skip(today)
 
     def run(*args: str, code: int = 0) -> Ran:
-        env = {"EXAMVAULT_PASSPHRASE": PASSPHRASE, "EXAMVAULT_USER": None, "EXAMVAULT_DB": None}
-        with CliRunner().isolation(env=env) as (stdout, stderr, _):
-            try:
-                main(["--db", db_url, "--user", "kaowu", *args])
-                got = 0
-            except SystemExit as exc:
-                got = int(exc.code or 0)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            ran = Ran(got, stdout.getvalue().decode(), stderr.getvalue().decode())
-        assert ran.code == code, ran
-        assert "Traceback" not in ran.stdout + ran.stderr
-        return ran
+        return run_cli(db_url, "kaowu", *args, code=code)
 
     key = sc.key()
     identity = str(sc.s.examiner.identity_file)

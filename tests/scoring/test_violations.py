@@ -9,17 +9,13 @@ their examiner panels from the fixture (实操01: KP1–KP5, 实操02: KP6–KP8
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from examvault.accounts.models import AuditEvent
-from examvault.cli import main
 from examvault.db import BEIJING
 from examvault.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from examvault.registration.models import Candidate
@@ -27,8 +23,8 @@ from examvault.registration.service import get_session
 from examvault.scoring.models import Publicity, Violation
 from examvault.scoring.violations import Effect, effects, list_violations, record_violation
 from examvault.staff.service import add_staff, assign
-from tests.conftest import PASSPHRASE, snapshot
-from tests.scoring.conftest import EXAM_DAY, EXEMPT, PANELS, SESSION, Scoring, at
+from tests.conftest import snapshot
+from tests.scoring.conftest import EXAM_DAY, EXEMPT, PANELS, SESSION, Ran, Scoring, at, run_cli
 from tests.staff.conftest import id_number as staff_id
 
 INVIGILATORS = ("JK1", "JK2")
@@ -197,28 +193,9 @@ def test_no_violations_no_effects(sc: Scoring) -> None:
         assert effects(session, get_session(session, SESSION)) == {}
 
 
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-
 def test_the_cli_records_and_lists(sc: Scoring, db_url: str) -> None:
     def run(*args: str, code: int = 0) -> Ran:
-        env = {"EXAMVAULT_PASSPHRASE": PASSPHRASE, "EXAMVAULT_USER": None, "EXAMVAULT_DB": None}
-        with CliRunner().isolation(env=env) as (stdout, stderr, _):
-            try:
-                main(["--db", db_url, "--user", "kaowu", *args])
-                got = 0
-            except SystemExit as exc:
-                got = int(exc.code or 0)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            ran = Ran(got, stdout.getvalue().decode(), stderr.getvalue().decode())
-        assert ran.code == code, ran
-        assert "Traceback" not in ran.stdout + ran.stderr
-        return ran
+        return run_cli(db_url, "kaowu", *args, code=code)
 
     t1, day = sc.tickets[1], EXAM_DAY.isoformat()
 

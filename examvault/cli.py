@@ -1298,10 +1298,12 @@ from examvault.registration.retention_cli import retention_group  # noqa: E402
 from examvault.scoring.cli import key_group, responses_group, results_group, scores_group, violation_group  # noqa: E402
 from examvault.scoring.marking_cli import marking_group  # noqa: E402
 from examvault.staff.cli import staff_group  # noqa: E402
+from examvault.stats import service_cli as _stats_bank_commands  # noqa: E402, F401  (update, show, review, decide)
+from examvault.stats.cli import stats_group  # noqa: E402
 
 for _group in (plan_group, session_group, candidate_group, ticket_group, attendance_group, certificate_group, retention_group,
                report_group, staff_group, quality_group, key_group, responses_group, scores_group, results_group, violation_group,
-               marking_group):  # fmt: skip
+               marking_group, stats_group):  # fmt: skip
     cli.add_command(_group)
 
 

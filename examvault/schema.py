@@ -11,5 +11,6 @@ from examvault.quality import models as _quality  # noqa: F401
 from examvault.registration import models as _registration  # noqa: F401
 from examvault.scoring import models as _scoring  # noqa: F401
 from examvault.staff import models as _staff  # noqa: F401
+from examvault.stats import models as _stats  # noqa: F401
 
 metadata = Base.metadata

@@ -87,3 +87,11 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "cannot also check them (复核人)" in text and "before unmasking, results are refused" in text
     assert re.search(r"the seal opened \(5 scripts joined to their candidates\); results: 6 candidates, \d+ passed, 1 absent", text)
     assert re.search(r"level-2 .*released on \d{4}-\d\d-\d\d", text.replace("\n", " "))
+
+    # issue 9: the released sitting feeds the bank; the simulated export shows flags and curves
+    assert re.search(r"stats update --paper P2026-0001-A: 1\d candidates of .*; alpha 0\.\d+", text)
+    assert "no released session left to analyse" in text
+    assert re.search(r"flagged Q07, Q12, Q23, Q31 → stats/模拟机考_质量分析\.pdf", text)
+    report = "".join(p.extract_text() for p in PdfReader(demo / "stats" / "模拟机考_质量分析.pdf").pages)
+    assert "特征曲线" in report and "Q31" in report
+    assert (demo / "stats" / "P2026-0001-A_质量分析.pdf").stat().st_size > 10_000

@@ -84,6 +84,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Panel sheets name each examiner by staff code; accounts are not tied to staff codes yet, so one
     # examiner account could enter a whole panel: exam administration enters the signed paper sheets.
     "scoring.parts": frozenset({"exam_admin"}),
+    # Item statistics: the custodian feeds exams back into the bank; reviewers and approvers read the
+    # evidence and settle the review queue (keep = item.activate, retire = item.retire); supervisors read.
+    "stats.update": frozenset({"custodian"}),
+    "stats.read": frozenset({"custodian", "reviewer", "approver", "supervisor"}),
     # Blind marking: exam administration registers the sealed scripts, assigns markers and unmasks;
     # examiners mark, total and check (the totaller is never the checker, enforced in the service).
     "marking.seal": frozenset({"exam_admin"}),

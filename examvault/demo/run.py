@@ -199,6 +199,9 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     from examvault.demo.blind_stage import run_blind_stage
 
     step = run_blind_stage(bank, directory, console, step, OCCUPATION, [p["code"] for p in papers_l2], next_day)
+    from examvault.demo.stats_stage import run_stats_stage
+
+    step = run_stats_stage(bank, directory, console, step, [p["code"] for p in papers])
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):

@@ -113,6 +113,8 @@ class Item(Base):
     p_value: Mapped[float | None] = mapped_column(Float)
     discrimination: Mapped[float | None] = mapped_column(Float)
     n_responses: Mapped[int] = mapped_column(Integer, default=0)
+    irt_a: Mapped[float | None] = mapped_column(Float)  # 2PL slope on the bank's scale
+    irt_b: Mapped[float | None] = mapped_column(Float)  # difficulty on the bank's scale (linked through common items)
     usage_count: Mapped[int] = mapped_column(Integer, default=0)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -17,10 +17,20 @@ with a true 0.85, and retiring items on noise empties a bank. So a rule fires on
     the next lower non-empty category) — the normal interval of the difference of the two means
     (Welch standard error).
 
+  - misfit (an IRT item's infit or outfit mean square outside 0.7–1.3) — mean squares computed
+    with estimated abilities are biased low on short papers (about 0.75 on five fitting items), so
+    each is first divided by its mean over exams simulated from the fitted model (same candidates,
+    same design; `examvault.stats.analysis`), and the interval is that ratio ± z·SD/mean with the
+    simulated SD. On a long paper the mean is close to 1 and this is the textbook rule;
+  - DIF class C — the ETS rule as `examvault.stats.dif` applies it: |MH D-DIF| ≥ 1.5 and |D|
+    significantly above 1 (one-sided, at 1 − confidence), which is the two-sided
+    (1 − 2·(1 − confidence)) interval D ± z·SE lying wholly beyond ±1; that interval is recorded.
+
 Rules and defaults (`FlagThresholds`): `too_hard` p < 0.10, `too_easy` p > 0.95,
 `low_discrimination` corrected r < 0.20, `negative_discrimination` corrected r < 0 (when it fires
-`low_discrimination` is not repeated), `key_error`, `category_order`. Each `Flag` records the rule,
-the estimate, its interval, the cut, n, and a message for the custodian.
+`low_discrimination` is not repeated), `key_error`, `category_order`, `misfit` infit or outfit
+MSQ < 0.70 or > 1.30, `dif` ETS class C. Each `Flag` records the rule, the estimate, its interval,
+the cut, n, and a message for the custodian.
 """
 
 from __future__ import annotations
@@ -45,6 +55,8 @@ class FlagThresholds:
     r_rest_negative: float = 0.0
     min_n: int = 100
     confidence: float = 0.95
+    msq_low: float = 0.7
+    msq_high: float = 1.3
 
     @property
     def z(self) -> float:
@@ -56,7 +68,7 @@ class Flag:
     """One rule that fired on one item, with the numbers that made it fire."""
 
     item: int
-    rule: str  # too_hard, too_easy, low_discrimination, negative_discrimination, key_error, category_order
+    rule: str  # too_hard, too_easy, low_discrimination, negative_discrimination, key_error, category_order, misfit, dif
     value: float
     ci: tuple[float, float]
     threshold: float
@@ -230,3 +242,79 @@ def _key_error_flags(item: OptionStatistics, name: str, z: float) -> list[Flag]:
         f"(r {r_d:.3f} vs {r_k:.3f}, difference CI {low:.3f}–{high:.3f}): check the key"
     )
     return [Flag(item.item, "key_error", r_d - r_k, (low, high), 0.0, item.n, message)]
+
+
+def misfit_flags(
+    items: Sequence[int],
+    statistic: str,
+    msq: Sequence[float],
+    expected: Sequence[float],
+    spread: Sequence[float],
+    n: Sequence[int],
+    thresholds: FlagThresholds | None = None,
+    labels: Sequence[str] | None = None,
+) -> list[Flag]:
+    """`misfit` flags for one mean square (`statistic` "infit" or "outfit") of the IRT-calibrated columns `items`.
+
+    `msq[i]`, its mean `expected[i]` and SD `spread[i]` when the model holds, and the response
+    count `n[i]` belong to column `items[i]`. The flag's value is msq/expected, its interval
+    value ± z·spread/expected; it fires when n ≥ min_n and the interval lies wholly below
+    `msq_low` or above `msq_high`.
+    """
+    cuts = thresholds or FlagThresholds()
+    z = cuts.z
+    flags = []
+    for i, j in enumerate(items):
+        raw, mean, sd, count = float(msq[i]), float(expected[i]), float(spread[i]), int(n[i])
+        if count < cuts.min_n or not (np.isfinite(raw) and np.isfinite(sd) and mean > 0):
+            continue
+        value = raw / mean
+        low, high = value - z * sd / mean, value + z * sd / mean
+        name = labels[j] if labels is not None else f"column {j}"
+        evidence = f"{statistic} mean square {raw:.2f}, {mean:.2f} expected when the model fits: ratio {value:.2f} (CI {low:.2f}–{high:.2f})"
+        if low > cuts.msq_high:
+            message = f"{name}: {evidence} is above {cuts.msq_high}: responses are noisier than the model expects"
+            flags.append(Flag(j, "misfit", value, (low, high), cuts.msq_high, count, message))
+        elif high < cuts.msq_low:
+            message = f"{name}: {evidence} is below {cuts.msq_low}: responses are more predictable than the model expects"
+            flags.append(Flag(j, "misfit", value, (low, high), cuts.msq_low, count, message))
+    return flags
+
+
+DIF_CLASS_C = 1.5  # |MH D-DIF| of ETS class C
+_DIF_NEGLIGIBLE = 1.0  # the bound |D| must clear significantly
+
+
+def dif_flags(
+    items: Sequence[int],
+    d_dif: Sequence[float],
+    se: Sequence[float],
+    ets_class: Sequence[str],
+    n: int,
+    thresholds: FlagThresholds | None = None,
+    labels: Sequence[str] | None = None,
+) -> list[Flag]:
+    """`dif` flags for the columns `items` whose Mantel–Haenszel ETS class is C, with n ≥ min_n candidates.
+
+    The class is decided by `examvault.stats.dif.mantel_haenszel` (run it with
+    `alpha = 1 − confidence`); the flag records D ± z·SE with z the one-sided quantile, the
+    interval the class-C test is equivalent to (it lies wholly beyond ±1).
+    """
+    cuts = thresholds or FlagThresholds()
+    if n < cuts.min_n:
+        return []
+    z = NormalDist().inv_cdf(cuts.confidence)
+    flags = []
+    for i, j in enumerate(items):
+        if ets_class[i] != "C":
+            continue
+        value, spread = float(d_dif[i]), float(se[i])
+        low, high = value - z * spread, value + z * spread
+        name = labels[j] if labels is not None else f"column {j}"
+        side = "harder for the focal group" if value < 0 else "easier for the focal group"
+        message = (
+            f"{name}: Mantel–Haenszel D-DIF = {value:.2f} (SE {spread:.2f}, interval {low:.2f}–{high:.2f}): ETS class C, "
+            f"|D| ≥ {DIF_CLASS_C} and significantly above {_DIF_NEGLIGIBLE}; {side} at equal total score"
+        )
+        flags.append(Flag(j, "dif", value, (low, high), DIF_CLASS_C if value > 0 else -DIF_CLASS_C, n, message))
+    return flags

@@ -23,7 +23,7 @@ from examvault.bank import Bank
 from examvault.errors import ConflictError, PermissionDenied
 from examvault.itembank.models import Item
 from examvault.registration.candidates import import_candidates
-from examvault.registration.models import Candidate
+from examvault.registration.models import Candidate, ExamSession
 from examvault.registration.service import create_session
 from examvault.registration.sittings import seat_session
 from examvault.scoring.keys import import_key
@@ -49,13 +49,13 @@ N = 160
 EASY, MISKEYED, NEGATIVE = 1, 5, 6  # item numbers on form A
 
 
-def _answers(items: list[dict[str, Any]], rng: np.random.Generator) -> list[list[str]]:
-    theta = rng.normal(size=N)
+def _answers(items: list[dict[str, Any]], rng: np.random.Generator, *, shift: float = 0.0, plant: bool = True) -> list[list[str]]:
+    theta = rng.normal(shift, 1.0, size=N)
     rows = []
     for t in theta:
         row = []
         for it in items:
-            key, n = str(it["answer"]), it["number"]
+            key, n = str(it["answer"]), it["number"] if plant else 0
             letters = "ABCDE"[: int(it.get("options") or 4)]
             if n == EASY:
                 row.append(key)
@@ -170,6 +170,65 @@ def test_a_released_sitting_feeds_the_bank_flags_the_planted_faults_and_queues_t
 
     text = "".join(p.extract_text() for p in PdfReader(files[0]).pages)
     assert s.code in text
+
+
+def test_a_second_paper_sharing_items_is_linked_pooled_and_its_drift_reported(released: dict[str, Any], tmp_path: Path) -> None:
+    """Form B shares items with form A; its candidates are 0.8 SD abler. Its calibration is linked to
+    A's scale through the shared items, their running sums pool both exams, and their p drift shows."""
+    from examvault.assembly.service import approve_paper, show_paper
+    from examvault.scoring.keys import current_key
+
+    admin, s = released["admin"], released["s"]
+    cust = s.bank("cust")
+    for name in ("appr", "appr2"):  # before A's faults are suspended: a paper holding a suspended item is not approved
+        approve_paper(s.bank(name), s.other["id"], signer=s.approvers[name])
+    _release(admin)
+    update_paper(cust, s.code)
+    other = str(s.other["code"])
+    second = f"{YEAR}-06-电工-3-统计"
+    reg = import_candidates(admin, YEAR, write_form(tmp_path / "报名表2.xlsx", [person(n, 操作技能="免考") for n in range(N + 1, 2 * N + 1)]))
+    assert reg["accepted"] == N
+    create_session(admin, second, occupation="6-31-01-03", level=3, exam_date=EXAM_DAY, plan_year=YEAR, site_code="360101",
+                   papers=[other], times={"theory": "09:00-10:30"})  # fmt: skip
+    seat_session(admin, second, capacity={"theory": 200})
+    package = s.seal(str(s.other["id"]), kind="marking-key", to=("examiner-1",))["file"]
+    import_key(admin, Path(package), identity=s.examiner.identity_file, session_code=second)
+    with admin.transaction() as session:
+        items = sorted(current_key(session, admin.keyring(session), other)[1]["items"], key=lambda i: i["number"])
+        exam = session.scalars(select(ExamSession.id).where(ExamSession.code == second)).one()
+        tickets = sorted(session.scalars(select(Candidate.ticket).where(Candidate.session_id == exam)))
+    answers = _answers(items, np.random.default_rng(11), shift=0.8, plant=False)
+    write_csv(tmp_path / "答题卡2.csv", ["准考证号", "卷别", *map(str, range(1, 17))], [[t, "B", *a] for t, a in zip(tickets, answers, strict=True)])
+    import_responses(admin, second, tmp_path / "答题卡2.csv")
+    compute(admin, second)
+    w = publicize(admin, second)
+    release(admin, second, today=date.fromisoformat(w["release_on"]))
+
+    import uuid
+
+    ids = {uuid.UUID(e["item_id"]) for e in show_paper(cust, s.code)["items"]} & {uuid.UUID(e["item_id"]) for e in show_paper(cust, other)["items"]}
+    assert len(ids) >= 3
+    with cust.transaction() as session:
+        calibrated = set(session.scalars(select(Item.id).where(Item.id.in_(ids), Item.irt_b.is_not(None))))
+    r = update_paper(cust, other)
+    assert r["sessions"] == [second]
+    with cust.transaction() as session:
+        runs = {str(a.item_id): a for a in session.scalars(select(ItemRunning))}
+        per_item = {}
+        for st_ in session.scalars(select(ItemStatistic)):
+            per_item.setdefault(str(st_.item_id), []).append(st_)
+        for item_id in ids:
+            acc, both = runs[str(item_id)], per_item[str(item_id)]
+            item = session.get(Item, item_id)
+            assert acc.exams == 2 and acc.n == 2 * N and item.n_responses == 2 * N  # type: ignore[union-attr]
+            joint = sum(x.p * x.n for x in both) / sum(x.n for x in both)  # one exam's p each, weighted: the pooled p
+            assert item.p_value == pytest.approx(joint, abs=1e-12)  # type: ignore[union-attr]
+    link = r["linking"]
+    # linked through the shared items A calibrated (one B answered all alike would drop out of B's fit)
+    assert 3 <= link["common"] <= len(calibrated) and link["linked"] and link["A"] > 0, link
+    drifted = {d["item"] for d in r["drift"]}
+    assert drifted and all(d["dp"] is None or abs(d["dp"]) > 0.10 or abs(d["db"] or 0) > 0.5 for d in r["drift"])
+    assert all(d["dp"] is None or d["dp"] > 0 for d in r["drift"] if d["db"] is None or abs(d["db"]) <= 0.5)  # abler: easier, not harder
 
 
 halves = st.integers(0, 4).map(lambda k: k / 2)

@@ -332,7 +332,7 @@ class Accumulator:
             cov = (cross - s_pair * s_pair.T / n_pair) / (n_pair - 1)
         alpha, alpha_if_deleted, implied_var = _alpha(cov, var, n_pair)
         sem = (
-            float(np.sqrt(implied_var) * np.sqrt(max(0.0, 1 - alpha))) if np.isfinite(alpha) else float("nan")
+            float(np.sqrt(implied_var) * np.sqrt(max(0.0, 1 - alpha))) if np.isfinite(alpha) and implied_var >= 0 else float("nan")
         )
         total_mean, total_sd = _mean_sd(self.n_candidates, self.sum_total, self.sum_total_sq)
         return ClassicalStatistics(

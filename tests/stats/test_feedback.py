@@ -164,6 +164,22 @@ def test_a_released_sitting_feeds_the_bank_flags_the_planted_faults_and_queues_t
         assert session.scalar(select(ItemReview.decided_by).where(ItemReview.decision == "keep")) == "appr"
     assert len(review_queue(cust)) == 1
 
+    # assembly now draws on what candidates did: the pool's p of an analysed, active item is its empirical p
+    import yaml
+
+    from examvault.assembly.blueprint import parse_blueprint
+    from examvault.assembly.service import bank_context, build_pool
+    from examvault.db import utcnow
+    from tests.assembly.test_service import _blueprint
+
+    bp = parse_blueprint(yaml.safe_load(_blueprint(released["tmp"], "pool.yaml").read_text("utf-8")))
+    with cust.transaction() as session:
+        pool = {i.id: i for i in build_pool(session, bp, bank_context(session, bp), utcnow()).items}
+        analysed = list(session.scalars(select(Item).where(Item.p_value.is_not(None), Item.status == "active")))
+        assert len(analysed) >= 12
+        for item in analysed:
+            assert pool[str(item.id)].p == item.p_value and pool[str(item.id)].effective_p == item.p_value
+
     files = [Path(f) for f in r["files"]]
     assert [f.suffix for f in files] == [".pdf", ".xlsx"] and all(f.stat().st_size > 1000 for f in files)
     from pypdf import PdfReader

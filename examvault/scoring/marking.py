@@ -180,6 +180,16 @@ def mark_message(exam_code: str, script: str, paper: str, number: int, m: Mark, 
                            "at": m.marked_at.astimezone(BEIJING).isoformat(), "supersedes": supersedes})  # fmt: skip
 
 
+def _marker_key(session: Session, cache: dict[str, VerifyKey | None], marker: str) -> VerifyKey | None:
+    """The marker's registered verifier key (cached); None once the party is revoked: nothing verifies then."""
+    if marker not in cache:
+        try:
+            cache[marker] = VerifyKey.parse(party(session, marker, ("examiner",)).verify_key)
+        except (NotFoundError, ValidationError):
+            cache[marker] = None
+    return cache[marker]
+
+
 def _check_signatures(session: Session, exam: ExamSession, scripts: dict[uuid.UUID, Script], marks: Iterable[Mark]) -> None:
     """Every registered mark still carries its marker's valid signature: a mark altered in the
     database, or signed by a key not registered for its marker, stops totalling."""
@@ -188,13 +198,8 @@ def _check_signatures(session: Session, exam: ExamSession, scripts: dict[uuid.UU
         Script.session_id == exam.id, Mark.superseded_by.is_not(None))).all())  # fmt: skip
     bad = []
     for m in marks:
-        if m.marker not in keys:
-            try:
-                keys[m.marker] = VerifyKey.parse(party(session, m.marker, ("examiner",)).verify_key)
-            except (NotFoundError, ValidationError):
-                keys[m.marker] = None
         s = scripts[m.script_id]
-        key = keys[m.marker]
+        key = _marker_key(session, keys, m.marker)
         message = mark_message(exam.code, s.code, s.paper, m.number, m, previous.get(m.id))
         if key is None or not key.verify("mark", message, m.signature):
             bad.append(f"{s.code} item {m.number} ({ROLE_LABELS[m.role]} by {m.marker})")
@@ -474,12 +479,11 @@ def history(bank: Bank, session_code: str, seal_code: str) -> dict[str, Any]:
             raise PermissionDenied("markers mark blind: a script's marks are shown to exam administration, supervisors and group leaders")
         marks = list(session.scalars(select(Mark).where(Mark.script_id == script.id).order_by(Mark.number, Mark.id)))
         previous = {m.superseded_by: m.id for m in marks if m.superseded_by}
-        keys: dict[str, VerifyKey] = {}
+        keys: dict[str, VerifyKey | None] = {}
         rows = []
         for m in marks:
-            if m.marker not in keys:
-                keys[m.marker] = VerifyKey.parse(party(session, m.marker, ("examiner",)).verify_key)
-            ok = keys[m.marker].verify("mark", mark_message(exam.code, script.code, script.paper, m.number, m, previous.get(m.id)), m.signature)
+            key = _marker_key(session, keys, m.marker)
+            ok = key is not None and key.verify("mark", mark_message(exam.code, script.code, script.paper, m.number, m, previous.get(m.id)), m.signature)
             rows.append({"number": m.number, "marker": m.marker, "role": m.role, "points": m.points, "total": m.total,
                          "at": m.marked_at.astimezone(BEIJING).isoformat(timespec="seconds"), "reason": m.reason,
                          "current": m.superseded_by is None, "signature_valid": ok})  # fmt: skip

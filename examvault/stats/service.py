@@ -149,6 +149,8 @@ def _link(session: Session, data: PaperData, result: Analysis, items: dict[Any, 
         return Linking(0), {}
     raw: dict[int, dict[str, Any]] = {}
     for pos, j in enumerate(result.irt_items):
+        if int(fit.n_categories[pos]) != 2:  # a partial-credit item (GPCM) has steps, not one difficulty to link
+            continue
         a = float(fit.a[pos]) if fit.a is not None else 1.0
         d = float(np.asarray(fit.d)[pos].ravel()[0])
         raw[j] = {"model": fit.model, "a_raw": a, "d_raw": d, "b_raw": -d / a if a else None,

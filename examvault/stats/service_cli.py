@@ -24,11 +24,13 @@ def stats_update(state: State, paper: str, irt: str, report: Path | None, as_jso
     if as_json:
         return emit_json(r)
     link = r["linking"]
-    err.print(f"{paper}: {r['candidates']} candidates of {', '.join(r['sessions'])}; alpha {r['alpha']:.3f}, SEM {r['sem']:.2f}; "
+    err.print(f"{paper}: {r['candidates']} candidates of {', '.join(r['sessions'])}; alpha {_fmt(r['alpha'])}, SEM {_fmt(r['sem'])}; "
               + (f"IRT linked through {link['common']} common items" if link["linked"] else "IRT on its own scale (fewer than 3 items calibrated before)")
               + (f"; {len(r['drift'])} items drifted" if r["drift"] else ""))  # fmt: skip
     for note in r["notes"]:
         err.print(f"  note: {note}")
+    for d in r["drift"]:
+        err.print(f"  drift {d['item']}: p {_fmt(d['p_before'])} → {_fmt(d['p_now'])}" + (f", b moved {d['db']:+.2f}" if d["db"] is not None else ""))
     if r["flagged"]:
         err.print(f"  flagged and suspended for review: {', '.join(r['flagged'])}")
     for f in r.get("files", []):

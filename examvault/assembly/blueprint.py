@@ -459,6 +459,9 @@ def _sections(raw: Any, bad: _Problems) -> list[Section]:
             if kind != "多选":
                 bad.add(f"{where}.partial", "partial credit is a 多选 rule (a correct subset of the answer earns part of the points)")
                 partial = None
+            elif own:
+                bad.add(f"{where}.partial", "partial credit needs points per item (the printed rule names the points a correct subset earns)")
+                partial = None
             elif partial is not None and not 0 < partial < 1:
                 bad.add(f"{where}.partial", f"{domain.tidy(partial)} must be a fraction of the points between 0 and 1 (0.5 = half)")
                 partial = None

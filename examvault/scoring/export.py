@@ -162,8 +162,14 @@ def _write_all(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
 # ---------------------------------------------------------------------------------- 成绩上报 (csv, xlsx)
 
 
+def _text(value: str) -> str:
+    """A cell a spreadsheet must not read as a formula (a name such as =HYPERLINK(…) is text)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
 def _upload_row(r: dict[str, Any]) -> list[str]:
-    return [r["ticket"], r["id_number"], r["name"], r["occupation"], r["occupation_name"], r["level"], *r["cells"], r["passed"], r["status"]]
+    return [_text(r["ticket"]), _text(r["id_number"]), _text(r["name"]), r["occupation"], r["occupation_name"], r["level"], *r["cells"],
+            r["passed"], r["status"]]  # fmt: skip
 
 
 def _csv(columns: list[str], rows: list[dict[str, Any]]) -> bytes:

@@ -24,7 +24,7 @@ import json
 import re
 import secrets
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from examvault.accounts.models import User
@@ -194,9 +194,16 @@ def _check_signatures(session: Session, exam: ExamSession, scripts: dict[uuid.UU
     """Every registered mark still carries its marker's valid signature: a mark altered in the
     database, or signed by a key not registered for its marker, stops totalling."""
     keys: dict[str, VerifyKey | None] = {}
-    previous = dict(session.execute(select(Mark.superseded_by, Mark.id).join(Script, Script.id == Mark.script_id).where(
-        Script.session_id == exam.id, Mark.superseded_by.is_not(None))).all())  # fmt: skip
-    bad = []
+    superseded = session.execute(select(Mark.id, Mark.superseded_by, Mark.script_id, Mark.number, Mark.marker)
+                                 .join(Script, Script.id == Mark.script_id)
+                                 .where(Script.session_id == exam.id, Mark.superseded_by.is_not(None))).all()  # fmt: skip
+    previous = {r.superseded_by: r.id for r in superseded}
+    # A superseded mark names the entry that replaced it: the same marker's, same script and item. A mark
+    # hidden by pointing it at nothing (or at someone else's entry) is caught here, not silently dropped.
+    replacing = {m.id: m for m in session.scalars(select(Mark).where(Mark.id.in_([r.superseded_by for r in superseded])))} if superseded else {}
+    bad = [f"{scripts[r.script_id].code} item {r.number}: a mark by {r.marker} is superseded by no entry of theirs"
+           for r in superseded if (n := replacing.get(r.superseded_by)) is None
+           or (n.marker, n.script_id, n.number) != (r.marker, r.script_id, r.number)]  # fmt: skip
     for m in marks:
         s = scripts[m.script_id]
         key = _marker_key(session, keys, m.marker)
@@ -475,9 +482,12 @@ def history(bank: Bank, session_code: str, seal_code: str) -> dict[str, Any]:
         exam = get_session(session, session_code)
         script = _script(session, exam, seal_code.strip().upper())
         items = {n: i for (p, n), i in _items(session, exam).items() if p == script.paper}
-        if not actor.roles & {"exam_admin", "supervisor"} and not any(i.leader == actor.username for i in items.values()):
-            raise PermissionDenied("markers mark blind: a script's marks are shown to exam administration, supervisors and group leaders")
-        marks = list(session.scalars(select(Mark).where(Mark.script_id == script.id).order_by(Mark.number, Mark.id)))
+        if not actor.roles & {"exam_admin", "supervisor"}:
+            # a group leader sees the items they lead, and none they mark themselves
+            items = {n: i for n, i in items.items() if i.leader == actor.username}
+            if not items:
+                raise PermissionDenied("markers mark blind: a script's marks are shown to exam administration, supervisors and group leaders")
+        marks = [m for m in session.scalars(select(Mark).where(Mark.script_id == script.id).order_by(Mark.number, Mark.id)) if m.number in items]
         previous = {m.superseded_by: m.id for m in marks if m.superseded_by}
         keys: dict[str, VerifyKey | None] = {}
         rows = []
@@ -542,6 +552,14 @@ def total(bank: Bank, session_code: str, *, signer: SigningKey) -> dict[str, Any
             raise ConflictError(f"the scripts of {session_code} were totalled by {done.username}")
         _registered_signer(session, actor, signer, "统分")
         scripts, finals = _finals(session, exam)
+        # Every answer sheet of a paper with subjective items has its sealed booklet (counts only: no mapping is read).
+        sheets = dict(session.execute(select(ScoredResponse.paper, func.count()).where(ScoredResponse.session_id == exam.id)
+                                      .group_by(ScoredResponse.paper)).all())  # fmt: skip
+        sealed = Counter(s.paper for s in scripts)
+        short = [f"{p}: {sheets.get(p, 0)} answer sheets, {n} sealed scripts" for p, n in sorted(sealed.items()) if sheets.get(p, 0) != n]
+        if short:
+            raise ConflictError("the sealed scripts do not match the answer sheets (register the missing booklets with `marking seal`, "
+                                "or import the missing answer sheets): " + "; ".join(short))  # fmt: skip
         assigned = _items(session, exam)
         unassigned = [f"{p}#{n}" for p, ns in _paper_items(session, bank, (s.paper for s in scripts)).items()
                       for n in sorted(ns) if (p, n) not in assigned]  # fmt: skip
@@ -614,7 +632,7 @@ def unmask(bank: Bank, session_code: str) -> dict[str, Any]:
             s.candidate_id = uuid.UUID(who["candidate_id"])
             r = responses.get(s.candidate_id)
             if r is None or r.paper != s.paper:
-                missing.append(f"{s.code} ({who['ticket']}): no answer sheet of {s.paper} for this candidate")
+                missing.append(f"{s.code}: no answer sheet of {s.paper} for this script's candidate")
                 continue
             detail = json.loads(open_fields(keyring, SCORED_RESPONSE, row_of(SCORED_RESPONSE, r))["detail"] or b"{}")
             detail["subjective"] = [{"number": n, "position": positions[s.paper][n], "points": v}

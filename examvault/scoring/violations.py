@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit
@@ -25,7 +25,7 @@ from examvault.errors import ConflictError, NotFoundError, ValidationError, chec
 from examvault.registration.intake import PARTS
 from examvault.registration.models import Candidate, ExamSession, Seat
 from examvault.registration.service import get_session
-from examvault.scoring.models import Publicity, Violation
+from examvault.scoring.models import Publicity, Result, Violation
 from examvault.staff.models import Assignment, StaffMember
 
 TIERS = {
@@ -136,6 +136,8 @@ def record_violation(bank: Bank, session_code: str, ticket: str, *, part: str, t
                         escalated=escalated, recorded_by=actor.username)  # fmt: skip
         session.add(row)
         session.flush()
+        # Results computed before this violation no longer hold: they must be computed again before publicity.
+        stale = session.execute(delete(Result).where(Result.session_id == exam.id)).rowcount
         audit(
             session,
             actor,
@@ -151,7 +153,8 @@ def record_violation(bank: Bank, session_code: str, ticket: str, *, part: str, t
         if escalated:
             message = f"{PART_NAMES[part]} 再次违纪，警告升级为试卷作废"
         return {"id": row.id, "session": session_code, "ticket": ticket, "part": part, "tier": stored, "requested": tier,
-                "escalated": escalated, "proctor": proctor, "at": at.astimezone(BEIJING).isoformat(), "message": message}  # fmt: skip
+                "escalated": escalated, "proctor": proctor, "at": at.astimezone(BEIJING).isoformat(), "message": message,
+                "results_cleared": bool(stale)}  # fmt: skip
 
 
 def list_violations(bank: Bank, session_code: str) -> list[dict[str, Any]]:

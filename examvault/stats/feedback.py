@@ -52,6 +52,30 @@ class PaperData:
         return [j for j, t in enumerate(self.types) if t == "单选"]
 
 
+STEPS = (1.0, 0.5, 0.25, 1 / 3, 1 / 6, 1 / 12, 0.1, 0.05, 0.01)  # the grids scores land on, coarsest first
+
+
+def score_steps(scores: np.ndarray, max_points: np.ndarray) -> np.ndarray:
+    """Per column, the coarsest grid every score and the maximum lie on: a 0.5-point 判断 is 0 or 0.5;
+    blind-marked items move in half points (or quarters, as the mean of two); 填空 in fractions of
+    its blanks (stored to two decimals, so 0.01 at worst)."""
+    out = np.empty(scores.shape[1])
+    for j in range(scores.shape[1]):
+        seen = np.unique(scores[:, j][~np.isnan(scores[:, j])])
+        top = float(max_points[j])
+        if seen.size and np.all(np.isin(seen, (0.0, top))) and top < 1:
+            out[j] = top
+            continue
+        for step in STEPS:
+            grid = np.append(seen, top) / step
+            if step <= top and np.all(np.abs(grid - np.rint(grid)) < 1e-6):
+                out[j] = step
+                break
+        else:
+            out[j] = 0.01
+    return out
+
+
 def released_sessions(session: Session, paper: str, exclude: Iterable[str] = ()) -> list[ExamSession]:
     """The sessions that used `paper`, whose results are released and not analysed before."""
     skip = set(exclude)

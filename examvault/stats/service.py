@@ -17,13 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from examvault.accounts.service import audit, require
+from examvault.assembly.models import Paper
 from examvault.bank import Bank
 from examvault.db import utcnow
 from examvault.errors import ConflictError, NotFoundError, ValidationError
 from examvault.itembank.models import Item
 from examvault.itembank.workflow import TRANSITIONS
 from examvault.stats.analysis import Analysis, analyze
-from examvault.stats.feedback import PaperData, paper_data, released_sessions
+from examvault.stats.feedback import PaperData, paper_data, released_sessions, score_steps
 from examvault.stats.flags import FlagThresholds, flag_items
 from examvault.stats.models import ItemReview, ItemRunning, ItemStatistic, StatsRun
 from examvault.stats.options import analyse_options
@@ -40,32 +41,32 @@ class Linking:
     common: int
     A: float = 1.0
     B: float = 0.0
-
-    @property
-    def linked(self) -> bool:
-        return self.common >= MIN_COMMON
+    linked: bool = False
 
 
 def mean_sigma(b_old: np.ndarray, b_new: np.ndarray) -> Linking:
     """Mean–sigma linking of a new calibration onto the old scale through common items."""
-    if len(b_old) < MIN_COMMON or float(np.std(b_new)) == 0.0:
-        return Linking(len(b_old))
+    if len(b_old) < MIN_COMMON or float(np.std(b_new)) == 0.0 or float(np.std(b_old)) == 0.0:
+        return Linking(len(b_old))  # too few common items, or no spread to scale by: not linked
     a = float(np.std(b_old) / np.std(b_new))
-    return Linking(len(b_old), a, float(np.mean(b_old) - a * np.mean(b_new)))
+    return Linking(len(b_old), a, float(np.mean(b_old) - a * np.mean(b_new)), True)
 
 
-def running_sums(scores: np.ndarray) -> dict[str, np.ndarray]:
-    """Per column: n, Σx, Σx², Σr, Σr², Σxr, where r is the rest score (total minus the item)."""
+def running_sums(scores: np.ndarray, max_points: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
+    """Per column: n, Σx, Σx², Σr, Σr², Σxr, with x the share of the item's points earned (so an item
+    worth 1 point on one paper and 2 on another pools on one scale) and r the rest score in points
+    (the paper's total minus the item; a correlation does not change when x is scaled)."""
     present = ~np.isnan(scores)
-    x = np.where(present, scores, 0.0)
-    rest = x.sum(axis=1, keepdims=True) - x
-    rest = np.where(present, rest, 0.0)
+    points = np.where(present, scores, 0.0)
+    rest = np.where(present, points.sum(axis=1, keepdims=True) - points, 0.0)
+    x = points / max_points
     return {"n": present.sum(axis=0).astype(float), "sum_x": x.sum(axis=0), "sum_xx": (x * x).sum(axis=0),
             "sum_r": rest.sum(axis=0), "sum_rr": (rest * rest).sum(axis=0), "sum_xr": (x * rest).sum(axis=0)}  # fmt: skip
 
 
 def pooled(run: ItemRunning) -> tuple[float | None, float | None]:
-    """The item's p and item-rest correlation over every exam analysed so far."""
+    """The item's p and item-rest correlation over every exam analysed so far (x kept as a share of
+    the item's points: `max_points` is 1)."""
     if run.n <= 0 or run.max_points <= 0:
         return None, None
     p = run.sum_x / (run.n * run.max_points)
@@ -85,46 +86,58 @@ def _flag_json(f: Any) -> dict[str, Any]:
 
 def update_paper(bank: Bank, paper_code: str, *, irt: Literal["rasch", "2pl"] | None = "2pl",
                  thresholds: FlagThresholds | None = None, report: Path | None = None) -> dict[str, Any]:  # fmt: skip
-    """Analyse the paper's released, not yet analysed sessions and feed the figures back (one
-    transaction); with `report`, write the custodian's PDF and xlsx report there once it is on record."""
-    out, result = _update(bank, paper_code, irt=irt, thresholds=thresholds)
-    if report is not None:
-        from examvault.stats.report import render_pdf, render_xlsx
-
-        title = f"{paper_code} 试卷质量分析报告"
-        subtitle = f"{', '.join(out['sessions'])} · {out['candidates']} 名考生 · 第 {out['run']} 次分析"
-        files = {f"{paper_code}_质量分析.pdf": render_pdf(result, title=title, subtitle=subtitle),
-                 f"{paper_code}_质量分析.xlsx": render_xlsx(result, title=title)}  # fmt: skip
-        report.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
-            (report / name).write_bytes(data)
-        out["files"] = [str(report / name) for name in files]
-    return out
-
-
-def _update(bank: Bank, paper_code: str, *, irt: Literal["rasch", "2pl"] | None, thresholds: FlagThresholds | None) -> tuple[dict[str, Any], Analysis]:
+    """Analyse the paper's released, not yet analysed sessions and feed the figures back, in one
+    transaction. With `report`, the custodian's PDF and xlsx report is rendered inside it (a failed
+    render records nothing) and written there once the run is on record."""
     with bank.transaction(write=True) as session:
         actor = bank.actor(session, "stats.update")
+        # One update of a paper at a time: sessions are counted once, and the running sums add up.
+        session.scalars(select(Paper.id).where(Paper.code == paper_code).with_for_update()).first()
         done = {s for run in session.scalars(select(StatsRun).where(StatsRun.paper == paper_code)) for s in run.sessions}
         sessions = released_sessions(session, paper_code, exclude=done)
         if not sessions:
             raise ConflictError(f"{paper_code}: no released session left to analyse"
                                 + (f" (already analysed: {', '.join(sorted(done))})" if done else ""))  # fmt: skip
         data = paper_data(session, bank.keyring(session), paper_code, sessions)
-        result = analyze(data.scores, data.max_points, labels=data.labels, irt=irt, thresholds=thresholds)
+        result = analyze(data.scores, data.max_points, labels=data.labels, irt=irt, thresholds=thresholds,
+                         score_step=score_steps(data.scores, data.max_points))
         _add_options(result, data)
         items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(data.item_ids)))}
         linking, irt_rows = _link(session, data, result, items)
         drift = _drift(session, data, result, linking, irt_rows)
+        # The first calibration of an occupation and level sets the bank's scale; a later one joins it only when linked.
+        first = next(iter(items.values()))
+        scale = session.scalars(select(Item.id).where(Item.occupation_id == first.occupation_id, Item.level == first.level,
+                                                      Item.irt_b.is_not(None)).limit(1)).first()  # fmt: skip
+        on_scale = linking.linked or scale is None
+        if irt_rows and not on_scale:
+            result.notes.append(f"IRT not linked ({linking.common} items calibrated before; {MIN_COMMON} needed): the bank's "
+                                "IRT parameters are kept and this calibration is recorded on its own scale")  # fmt: skip
         run = StatsRun(paper=paper_code, sessions=data.sessions, n_candidates=int(result.classical.n_candidates), computed_by=actor.username,
                        summary=_summary(result, linking, drift))  # fmt: skip
         session.add(run)
         session.flush()
-        flagged = _record(session, run, data, result, items, irt_rows, actor.username)
+        flagged = _record(session, run, data, result, items, irt_rows, on_scale)
+        files = {} if report is None else _render(result, paper_code, run)
         audit(session, actor, "stats.update", "paper", paper_code, sessions=data.sessions, candidates=run.n_candidates,
               flagged=[items[i].code for i in flagged])  # fmt: skip
-        return {"paper": paper_code, "run": run.id, "sessions": data.sessions, "candidates": run.n_candidates, **run.summary,
-                "flagged": [items[i].code for i in flagged]}, result  # fmt: skip
+        out = {"paper": paper_code, "run": run.id, "sessions": data.sessions, "candidates": run.n_candidates, **run.summary,
+               "flagged": [items[i].code for i in flagged]}  # fmt: skip
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        for name, blob in files.items():
+            (report / name).write_bytes(blob)
+        out["files"] = [str(report / name) for name in files]
+    return out
+
+
+def _render(result: Analysis, paper_code: str, run: StatsRun) -> dict[str, bytes]:
+    from examvault.stats.report import render_pdf, render_xlsx
+
+    title = f"{paper_code} 试卷质量分析报告"
+    subtitle = f"{', '.join(run.sessions)} · {run.n_candidates} 名考生 · 第 {run.id} 次分析"
+    return {f"{paper_code}_质量分析.pdf": render_pdf(result, title=title, subtitle=subtitle),
+            f"{paper_code}_质量分析.xlsx": render_xlsx(result, title=title)}  # fmt: skip
 
 
 def _add_options(result: Analysis, data: PaperData) -> None:
@@ -193,13 +206,13 @@ def _summary(result: Analysis, link: Linking, drift: list[dict[str, Any]]) -> di
 
 
 def _record(session: Session, run: StatsRun, data: PaperData, result: Analysis, items: dict[Any, Item],
-            irt_rows: dict[int, dict[str, Any]], username: str) -> list[Any]:  # fmt: skip
+            irt_rows: dict[int, dict[str, Any]], on_scale: bool) -> list[Any]:  # fmt: skip
     """Item figures for this administration, running sums, the bank's metadata, and the review queue."""
     c = result.classical
     flags: dict[int, list[dict[str, Any]]] = {}
     for f in result.flags:
         flags.setdefault(int(f.item), []).append(_flag_json(f))
-    sums = running_sums(data.scores)
+    sums = running_sums(data.scores, data.max_points)
     now = utcnow()
     flagged = []
     for j, item_id in enumerate(data.item_ids):
@@ -208,7 +221,7 @@ def _record(session: Session, run: StatsRun, data: PaperData, result: Analysis, 
         session.add(ItemStatistic(run_id=run.id, item_id=item_id, version=data.versions[j], position=data.positions[j], n=int(c.n[j]),
                                   p=_finite(c.p[j]), r_total=_finite(c.r_total[j]), r_rest=_finite(c.r_rest[j]), ul_index=_finite(ul),
                                   alpha_if_deleted=_finite(c.alpha_if_deleted[j]), irt=irt_rows.get(j), flags=flags.get(j, [])))  # fmt: skip
-        acc = session.get(ItemRunning, item_id) or ItemRunning(item_id=item_id, max_points=float(data.max_points[j]), exams=0, n=0.0,
+        acc = session.get(ItemRunning, item_id, with_for_update=True) or ItemRunning(item_id=item_id, max_points=1.0, exams=0, n=0.0,
                                                               sum_x=0.0, sum_xx=0.0, sum_r=0.0, sum_rr=0.0, sum_xr=0.0)  # fmt: skip
         session.add(acc)
         acc.exams += 1
@@ -217,7 +230,7 @@ def _record(session: Session, run: StatsRun, data: PaperData, result: Analysis, 
         acc.updated_at = now
         item.p_value, item.discrimination = pooled(acc)
         item.n_responses = int(acc.n)
-        if j in irt_rows and "b" in irt_rows[j]:
+        if on_scale and j in irt_rows and "b" in irt_rows[j]:
             item.irt_a, item.irt_b = irt_rows[j]["a"], irt_rows[j]["b"]
         if flags.get(j) and item.status == "active":
             item.status, item.updated_at = "suspended", now

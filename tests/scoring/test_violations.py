@@ -244,3 +244,17 @@ def test_results_apply_each_tier(sc: Scoring) -> None:
     assert (three["theory"], three["skill"], three["passed"], three["status"]) == (None, None, False, "disqualified")
     assert (six["skill"], six["passed"], six["status"]) == (None, False, "cancelled")
     assert "本次成绩取消" in six["note"]
+
+
+def test_a_violation_after_results_were_computed_sends_them_back_to_be_computed(sc: Scoring) -> None:
+    from examvault.scoring.models import Result
+    from examvault.scoring.results import compute, publicize
+    from tests.scoring.test_scoring_flow import score_everything
+
+    score_everything(sc)
+    assert len(sc.rows(Result)) == 6
+    r = violate(sc, 1, "theory", "cancel-qualification", when=at(9, 30), reason="替考")
+    assert r["results_cleared"] and sc.rows(Result) == []
+    refused(sc, lambda: publicize(sc.admin, SESSION), ConflictError, "compute the results")
+    compute(sc.admin, SESSION)
+    assert next(x for x in sc.rows(Result) if x.status == "disqualified").passed is False

@@ -1,4 +1,6 @@
-"""The public psychometric data sets in /work/shared/data/psychometrics, located relative to the repository."""
+"""The public psychometric data sets with published reference values: a copy of the shared
+`data/psychometrics` folder kept in `tests/stats/data/` (with its README and attribution), so the
+correctness tests run wherever the repository is cloned."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "psychometrics"
+DATA = Path(__file__).resolve().parent / "data"
 SAT12_KEY = [
     1,
     4,
@@ -49,9 +51,7 @@ def load(name: str) -> np.ndarray:
     """The CSV as a float matrix without its header; skips the test when the shared data are not there."""
     path = DATA / f"{name}.csv"
     if not path.exists():
-        pytest.skip(
-            f"shared psychometric data not found at {path} (expected next to the repository checkout)"
-        )
+        pytest.fail(f"psychometric reference data missing at {path}: it ships with the tests")
     return np.genfromtxt(path, delimiter=",", skip_header=1)
 
 

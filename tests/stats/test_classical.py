@@ -22,8 +22,8 @@ def plain_rest_correlations(x: np.ndarray) -> np.ndarray:
     return np.array([np.corrcoef(x[:, j], total - x[:, j])[0, 1] for j in range(x.shape[1])])
 
 
-def test_data_directory_resolves_to_the_shared_folder() -> None:
-    assert DATA.parts[-3:] == ("shared", "data", "psychometrics")
+def test_the_reference_data_ship_with_the_tests() -> None:
+    assert {p.name for p in DATA.glob("*.csv")} == {"LSAT6.csv", "LSAT7.csv", "SAT12.csv", "Science.csv"}
 
 
 def test_lsat7_matches_the_published_values() -> None:

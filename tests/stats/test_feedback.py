@@ -255,10 +255,10 @@ halves = st.integers(0, 4).map(lambda k: k / 2)
 def test_running_sums_pool_exams_exactly_as_one_joint_analysis(rows: list[list[float]], cut: int) -> None:
     scores = np.array(rows)
     cut = min(cut, len(rows) - 1)
-    parts = [running_sums(scores[:cut]), running_sums(scores[cut:])]
-    joint = running_sums(scores)
+    parts = [running_sums(scores[:cut], 2.0), running_sums(scores[cut:], 2.0)]
+    joint = running_sums(scores, 2.0)
     for j in range(4):
-        acc = ItemRunning(max_points=2.0, exams=2, **{k: parts[0][k][j] + parts[1][k][j] for k in joint})
+        acc = ItemRunning(max_points=1.0, exams=2, **{k: parts[0][k][j] + parts[1][k][j] for k in joint})
         p, r = pooled(acc)
         x = scores[:, j]
         rest = scores.sum(axis=1) - x

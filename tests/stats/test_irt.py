@@ -1,11 +1,9 @@
 """IRT calibration against mirt's published values, plus properties EM must keep.
 
-Reference numbers come from /work/shared/data/psychometrics/README.md (mirt's own tests).
+Reference numbers come from tests/stats/data/README.md (a copy of the shared data folder; mirt's own tests).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +13,8 @@ from hypothesis import strategies as st
 from examvault.errors import ValidationError
 from examvault.stats.dif import mantel_haenszel
 from examvault.stats.irt import eap, fit_2pl, fit_gpcm, fit_irt, fit_rasch, infit_outfit, lord_wingersky, s_x2
+from tests.stats.datasets import DATA  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "psychometrics"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"psychometrics reference data not found at {DATA}")
 
 

@@ -29,6 +29,7 @@ from examvault.registration.models import ExamSession
 from examvault.scoring import objective as O
 from examvault.scoring.keys import current_key
 from examvault.scoring.models import SCORED_RESPONSE, Publicity, ScoredResponse
+from examvault.scoring.violations import effects
 
 
 @dataclass
@@ -94,6 +95,9 @@ def paper_data(session: Session, keyring: Keyring, paper_code: str, sessions: li
     codes = dict(session.execute(select(Item.id, Item.code).where(Item.id.in_([e.item_id for e in entries]))).all())
     rows = list(session.scalars(select(ScoredResponse).where(
         ScoredResponse.paper == paper_code, ScoredResponse.session_id.in_([s.id for s in sessions])).order_by(ScoredResponse.id)))  # fmt: skip
+    # A voided theory paper or a cancelled sitting is not evidence about the items (copied answers, a stand-in).
+    excluded = {cid for exam in sessions for cid, e in effects(session, exam).items() if e.status or "theory" in e.void_parts}
+    rows = [r for r in rows if r.candidate_id not in excluded]
     if not rows:
         raise ConflictError(f"no scored responses to {paper_code} in {', '.join(s.code for s in sessions) or 'any released session'}")
     n, k = len(rows), len(entries)

@@ -275,3 +275,17 @@ def test_mean_sigma_recovers_a_known_change_of_scale() -> None:
     assert link.linked and pytest.approx(1.25) == link.A and pytest.approx(0.4) == link.B
     assert not mean_sigma(b_new[:2], b_new[:2]).linked
 
+
+
+def test_a_cancelled_sitting_is_not_evidence_about_the_items(released: dict[str, Any]) -> None:
+    from examvault.db import utcnow
+    from examvault.scoring.models import Violation
+
+    admin, s = released["admin"], released["s"]
+    with admin.transaction(write=True) as session:  # as `violation record` stores it (its checks are tested in tests/scoring)
+        cand = session.scalars(select(Candidate).where(Candidate.ticket.is_not(None)).order_by(Candidate.ticket).limit(1)).one()
+        session.add(Violation(session_id=cand.session_id, candidate_id=cand.id, part="theory", tier="cancel-sitting", proctor="JK1",
+                              at=utcnow(), reason="替考", recorded_by="kaowu"))  # fmt: skip
+    _release(admin)
+    r = update_paper(s.bank("cust"), s.code, irt=None)
+    assert r["candidates"] == N - 1

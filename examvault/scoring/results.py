@@ -2,14 +2,15 @@
 the Chinese calendar, record objections, and release.
 
 Every part is out of 100; passing means ≥ 60 in every part the candidate sat (a part 免考 was
-passed before and is carried). The theory part is the objective total of the form plus, on a paper
-with subjective items, their blind-marked total once unmasked, scaled to 100 when the paper's total
-is not 100. A practical, defence or review part is the mean of its
-examiners' scores, from an odd number ≥ 3 of them, once their spread is checked (≤ SPREAD points;
-a wider spread goes back to the chief examiner, whose reviewed score then counts). An absent candidate, or one refused at the door,
-has no score for that part and does not pass. Violations apply (violations.py): a voided paper
-scores 0, a cancelled sitting or qualification has no scores and does not pass. Results are fixed once publicised: release needs
-the same results (a digest taken at publicity), no open objection, and the window to have run.
+passed before and is carried). The theory part is the objective total of the form plus, on a
+paper with subjective items, their blind-marked total once unmasked, scaled to 100 when the
+paper's total is not 100. A practical, defence or review part is the mean of its examiners'
+scores, from an odd number ≥ 3 of them, once their spread is checked (≤ SPREAD points; a wider
+spread goes back to the chief examiner, whose reviewed score then counts). An absent candidate,
+or one refused at the door, has no score for that part and does not pass. Violations apply
+(violations.py): a voided paper scores 0; a cancelled sitting or qualification has no scores and
+does not pass. Results are fixed once publicised: release needs the same results (a digest taken
+at publicity), no open objection, and the window to have run.
 """
 
 from __future__ import annotations

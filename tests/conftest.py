@@ -152,3 +152,15 @@ def snapshot(bank: Bank) -> dict[str, list[tuple[Any, ...]]]:
         for t in metadata.sorted_tables:
             out[t.name] = sorted(tuple(map(repr, r)) for r in conn.execute(t.select()))
     return out
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL leg, run what touches the database: a test that never asks for `db_url`
+    (directly or through `make_bank` and the fixtures built on it) behaves the same on both legs,
+    and the SQLite leg runs it. This keeps the two legs, side by side on two cores, inside CI's time."""
+    if not PG_URL:
+        return
+    same = pytest.mark.skip(reason="independent of the database (no db_url fixture): the SQLite leg runs it")
+    for item in items:
+        if "db_url" not in getattr(item, "fixturenames", ()):
+            item.add_marker(same)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +166,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "db_url" not in getattr(item, "fixturenames", ()):
             item.add_marker(same)
+
+
+@dataclass
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def invoke_cli(*args: str, code: int = 0, env: dict[str, str | None] | None = None) -> Ran:
+    """`examvault ARGS` in-process, with no bank or user from the environment unless `env` gives them;
+    the exit code must be `code`, and no traceback shows."""
+    from click.testing import CliRunner
+
+    from examvault.cli import main
+
+    with CliRunner().isolation(env={"EXAMVAULT_DB": None, "EXAMVAULT_USER": None, **(env or {})}) as (stdout, stderr, _):
+        try:
+            main(list(args))
+            got = 0
+        except SystemExit as exc:
+            got = int(exc.code or 0)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        ran = Ran(got, stdout.getvalue().decode(), stderr.getvalue().decode())
+    assert ran.code == code, ran
+    assert "Traceback" not in ran.stdout + ran.stderr
+    return ran

@@ -81,13 +81,15 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br/>")
 
 
-def _numbered_canvas(doc: PaperDocument, fonts: FontPair, with_seal: bool) -> type[rl_canvas.Canvas]:
-    """A canvas that knows the page count when it finishes, for "第 x 页 共 y 页"."""
+def numbered_canvas(decorate: Callable[[rl_canvas.Canvas, int, int], None], *, font: str | None = None) -> type[rl_canvas.Canvas]:
+    """A canvas that holds its pages until the end, so `decorate(canvas, page, total)` can write
+    "第 x 页 共 y 页" on each. With `font`, it starts in that embedded font: reportlab's default
+    (Helvetica) would be a font the PDF does not carry."""
 
     class NumberedCanvas(rl_canvas.Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            # Start in the embedded font: reportlab's default (Helvetica) would be a font the PDF does not carry.
-            kwargs["initialFontName"] = fonts.body
+            if font is not None:
+                kwargs["initialFontName"] = font
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
 
@@ -99,7 +101,7 @@ def _numbered_canvas(doc: PaperDocument, fonts: FontPair, with_seal: bool) -> ty
             total = len(self._pages)
             for state in self._pages:
                 self.__dict__.update(state)
-                _decorate(self, doc, fonts, self._pageNumber, total, with_seal)
+                decorate(self, self._pageNumber, total)
                 super().showPage()
             super().save()
 
@@ -260,7 +262,7 @@ def _build(doc: PaperDocument, story_for: Callable[[_Styles], list[Any]], *, wit
         bottomMargin=BOTTOM, title=title, author=doc.institution or "examvault", subject=doc.code, creator="examvault",
         invariant=True,  # no timestamps or random ids: the same paper renders to the same bytes
     )  # fmt: skip
-    template.build(story_for(style), canvasmaker=_numbered_canvas(doc, fonts, with_seal))
+    template.build(story_for(style), canvasmaker=numbered_canvas(lambda c, page, total: _decorate(c, doc, fonts, page, total, with_seal), font=fonts.body))
     return buffer.getvalue()
 
 

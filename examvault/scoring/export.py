@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -240,6 +239,7 @@ def render_register(header: dict[str, str], parts: list[str], rows: list[dict[st
     from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
     from examvault.export.fonts import register_fonts
+    from examvault.export.paper_pdf import numbered_canvas
 
     head, widths = _register_columns(parts)
     margin = 15 * mm  # the page's sides; the columns fill the 267 mm between
@@ -302,28 +302,7 @@ def render_register(header: dict[str, str], parts: list[str], rows: list[dict[st
     frame = Frame(margin, 32 * mm, page_w - 2 * margin, page_h - 46 * mm, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     pdf = BaseDocTemplate(out, pagesize=(page_w, page_h), pageTemplates=[PageTemplate("register", [frame])], title=header["title"],
                           author=header["institution"], subject=header["code"], invariant=True)  # fmt: skip
-    pdf.build([Paragraph(esc(header["title"]), title), info, Spacer(1, 2 * mm), table], canvasmaker=_numbered(footer))
+    pdf.build([Paragraph(esc(header["title"]), title), info, Spacer(1, 2 * mm), table], canvasmaker=numbered_canvas(footer))
     return out.getvalue()
 
 
-def _numbered(footer: Callable[[Any, int, int], None]) -> type:
-    """A canvas that holds its pages until the end, so each can say how many there are (第 n 页 共 m 页)."""
-    from reportlab.pdfgen.canvas import Canvas
-
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._held: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:  # noqa: N802 - reportlab's name
-            self._held.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            for state in self._held:
-                self.__dict__.update(state)
-                footer(self, self._pageNumber, len(self._held))
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas

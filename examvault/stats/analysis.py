@@ -113,32 +113,32 @@ class Analysis:
             m = int(fit.n_categories[i]) - 1
             row: dict[str, Any] = {"item": self.labels[j], "categories": m + 1}
             if fit.model == "rasch":
-                row["difficulty"] = _num(difficulty[i])
+                row["difficulty"] = json_number(difficulty[i])
                 # difficulty = −d_m/m for a Rasch item (the mean of its step difficulties telescopes)
-                row["se_difficulty"] = _num(fit.se_d[i, m - 1] / m)
+                row["se_difficulty"] = json_number(fit.se_d[i, m - 1] / m)
                 if m > 1:
-                    row["steps"] = [_num(b) for b in fit.b[i, :m]]
-                    row["se_steps"] = [_num(s) for s in fit.se_b[i, :m]]
+                    row["steps"] = [json_number(b) for b in fit.b[i, :m]]
+                    row["se_steps"] = [json_number(s) for s in fit.se_b[i, :m]]
             else:
-                row["a"] = _num(fit.a[i])
-                row["se_a"] = _num(fit.se_a[i])
+                row["a"] = json_number(fit.a[i])
+                row["se_a"] = json_number(fit.se_a[i])
                 if m == 1:
-                    row["d"] = _num(fit.d[i, 0])
-                    row["se_d"] = _num(fit.se_d[i, 0])
-                    row["b"] = _num(fit.b[i, 0])
-                    row["se_b"] = _num(fit.se_b[i, 0])
+                    row["d"] = json_number(fit.d[i, 0])
+                    row["se_d"] = json_number(fit.se_d[i, 0])
+                    row["b"] = json_number(fit.b[i, 0])
+                    row["se_b"] = json_number(fit.se_b[i, 0])
                 else:
-                    row["d"] = [_num(v) for v in fit.d[i, :m]]
-                    row["se_d"] = [_num(v) for v in fit.se_d[i, :m]]
-                    row["b"] = [_num(v) for v in fit.b[i, :m]]
-                    row["se_b"] = [_num(v) for v in fit.se_b[i, :m]]
+                    row["d"] = [json_number(v) for v in fit.d[i, :m]]
+                    row["se_d"] = [json_number(v) for v in fit.se_d[i, :m]]
+                    row["b"] = [json_number(v) for v in fit.b[i, :m]]
+                    row["se_b"] = [json_number(v) for v in fit.se_b[i, :m]]
             if self.fit is not None:
-                row["infit"] = _num(self.fit.infit[i])
-                row["outfit"] = _num(self.fit.outfit[i])
+                row["infit"] = json_number(self.fit.infit[i])
+                row["outfit"] = json_number(self.fit.outfit[i])
             if self.fit_reference is not None:
                 in_mean, in_sd, out_mean, out_sd = self.fit_reference
-                row["infit_model"] = {"mean": _num(in_mean[i]), "sd": _num(in_sd[i])}
-                row["outfit_model"] = {"mean": _num(out_mean[i]), "sd": _num(out_sd[i])}
+                row["infit_model"] = {"mean": json_number(in_mean[i]), "sd": json_number(in_sd[i])}
+                row["outfit_model"] = {"mean": json_number(out_mean[i]), "sd": json_number(out_sd[i])}
             rows.append(row)
         return rows
 
@@ -149,17 +149,17 @@ class Analysis:
         for j, label in enumerate(self.labels):
             entry: dict[str, Any] = {
                 "item": label,
-                "max_points": _num(self.max_points[j]),
+                "max_points": json_number(self.max_points[j]),
                 "n": int(c.n[j]),
                 "n_omitted": int(c.n_omitted[j]),
-                "mean": _num(c.mean[j]),
-                "sd": _num(c.sd[j]),
-                "p": _num(c.p[j]),
-                "r_total": _num(c.r_total[j]),
-                "r_drop": _num(c.r_rest[j]),
-                "ul_index": _num(c.upper_lower[j]) if c.upper_lower is not None else None,
-                "alpha_if_deleted": _num(c.alpha_if_deleted[j]),
-                "flags": [_flag_json(f) for f in self.flags_for(j)],
+                "mean": json_number(c.mean[j]),
+                "sd": json_number(c.sd[j]),
+                "p": json_number(c.p[j]),
+                "r_total": json_number(c.r_total[j]),
+                "r_drop": json_number(c.r_rest[j]),
+                "ul_index": json_number(c.upper_lower[j]) if c.upper_lower is not None else None,
+                "alpha_if_deleted": json_number(c.alpha_if_deleted[j]),
+                "flags": [flag_json(f) for f in self.flags_for(j)],
             }
             if j in self.options:
                 entry.update(_options_json(self.options[j], self.option_label))
@@ -167,11 +167,11 @@ class Analysis:
         doc: dict[str, Any] = {
             "n_candidates": self.n_candidates,
             "n_items": self.n_items,
-            "max_total": _num(float(np.sum(self.max_points))),
-            "total_mean": _num(c.total_mean),
-            "total_sd": _num(c.total_sd),
-            "alpha": _num(c.alpha),
-            "sem": _num(c.sem),
+            "max_total": json_number(float(np.sum(self.max_points))),
+            "total_mean": json_number(c.total_mean),
+            "total_sd": json_number(c.total_sd),
+            "alpha": json_number(c.alpha),
+            "sem": json_number(c.sem),
             "missing": self.missing,
             "thresholds": {
                 "p_low": self.thresholds.p_low, "p_high": self.thresholds.p_high, "r_drop_low": self.thresholds.r_rest_low,
@@ -187,12 +187,12 @@ class Analysis:
             fit = self.irt
             doc["irt"] = {
                 "model": self.irt_model or fit.model,
-                "n_persons": _num(fit.n_persons),
-                "loglik": _num(fit.loglik),
+                "n_persons": json_number(fit.n_persons),
+                "loglik": json_number(fit.loglik),
                 "converged": bool(fit.converged),
                 "iterations": int(fit.n_iter),
-                "latent_variance": _num(fit.latent_variance),
-                "se_latent_variance": _num(fit.se_latent_variance),
+                "latent_variance": json_number(fit.latent_variance),
+                "se_latent_variance": json_number(fit.se_latent_variance),
                 "items": self.irt_rows(),
             }
         if self.dif:
@@ -204,8 +204,8 @@ class Analysis:
                 "n_reference": first.n_reference,
                 "items": [
                     {
-                        "item": self.labels[j], "alpha_mh": _num(r.alpha_mh[0]), "d_dif": _num(r.d_dif[0]),
-                        "se_d_dif": _num(r.se_d_dif[0]), "chi2": _num(r.chi2[0]), "p_value": _num(r.p_value[0]),
+                        "item": self.labels[j], "alpha_mh": json_number(r.alpha_mh[0]), "d_dif": json_number(r.d_dif[0]),
+                        "se_d_dif": json_number(r.se_d_dif[0]), "chi2": json_number(r.chi2[0]), "p_value": json_number(r.p_value[0]),
                         "ets_class": r.ets_class[0], "direction": r.direction[0],
                     }  # fmt: skip
                     for j, r in sorted(self.dif.items())
@@ -214,25 +214,28 @@ class Analysis:
         return doc
 
 
-def _num(value: Any) -> float | None:
+def json_number(value: Any) -> float | None:
+    """A figure as JSON holds it: None for a missing or non-finite value (NaN → null)."""
+    if value is None:
+        return None
     v = float(value)
     return v if math.isfinite(v) else None
 
 
-def _flag_json(f: Flag) -> dict[str, Any]:
-    return {"rule": f.rule, "value": _num(f.value), "ci": [_num(f.ci[0]), _num(f.ci[1])], "threshold": _num(f.threshold),
-            "n": f.n, "message": f.message}  # fmt: skip
+def flag_json(f: Flag) -> dict[str, Any]:
+    return {"rule": f.rule, "value": json_number(f.value), "ci": [json_number(f.ci[0]), json_number(f.ci[1])],
+            "threshold": json_number(f.threshold), "n": int(f.n), "message": f.message}  # fmt: skip
 
 
 def _options_json(o: OptionStatistics, name: Any) -> dict[str, Any]:
     return {
         "key": name(o.key),
-        "omitted": {"count": o.omitted_count, "share": _num(o.omitted_share)},
+        "omitted": {"count": o.omitted_count, "share": json_number(o.omitted_share)},
         "options": [
             {
-                "option": name(int(code)), "key": bool(code == o.key), "count": int(o.counts[i]), "share": _num(o.share[i]),
-                "share_upper": _num(o.share_upper[i]), "share_lower": _num(o.share_lower[i]), "r_drop": _num(o.r_rest[i]),
-                "mean_total": _num(o.mean_total[i]),
+                "option": name(int(code)), "key": bool(code == o.key), "count": int(o.counts[i]), "share": json_number(o.share[i]),
+                "share_upper": json_number(o.share_upper[i]), "share_lower": json_number(o.share_lower[i]), "r_drop": json_number(o.r_rest[i]),
+                "mean_total": json_number(o.mean_total[i]),
             }  # fmt: skip
             for i, code in enumerate(o.codes)
         ],

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from examvault.errors import Issue, ValidationError
+from examvault.itembank.formats.tabular import column_letter
 from examvault.stats.analysis import Analysis, IRTChoice, analyze
 from examvault.stats.flags import FlagThresholds
 
@@ -45,15 +46,6 @@ NOT_ANALYSED = "nothing was analysed"
 
 def _fail(issues: list[Issue]) -> ValidationError:
     return ValidationError(issues, outcome=NOT_ANALYSED)
-
-
-def _letter(index: int) -> str:
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def _read_rows(path: Path, encoding: str | None) -> list[tuple[int, list[str]]]:
@@ -95,11 +87,11 @@ def read_responses(path: Path, *, group: str | None = None, ignore: tuple[str, .
     issues: list[Issue] = []
     seen: dict[str, int] = {}
     for i, label in enumerate(header):
-        where = f"{_letter(i)}"
+        where = f"{column_letter(i)}"
         if not label:
             issues.append(Issue(name, f"row {header_row}", where, "the header cell is empty: every column needs a name"))
         elif label in seen:
-            issues.append(Issue(name, f"row {header_row}", f"{where} ({label})", f"column name repeats column {_letter(seen[label])}"))
+            issues.append(Issue(name, f"row {header_row}", f"{where} ({label})", f"column name repeats column {column_letter(seen[label])}"))
         else:
             seen[label] = i
     freq = next((i for i, label in enumerate(header) if label.lower() in FREQ_COLUMNS), None)
@@ -131,7 +123,7 @@ def read_responses(path: Path, *, group: str | None = None, ignore: tuple[str, .
     width = len(header)
     for line, row in data:
         if len(row) > width and any(row[width:]):
-            issues.append(Issue(name, f"row {line}", _letter(width), f"the row has {len(row)} cells but the header names {width} columns"))
+            issues.append(Issue(name, f"row {line}", column_letter(width), f"the row has {len(row)} cells but the header names {width} columns"))
             continue
         row = row + [""] * (width - len(row))
         if freq is not None:
@@ -141,7 +133,7 @@ def read_responses(path: Path, *, group: str | None = None, ignore: tuple[str, .
             except ValueError:
                 value = math.nan
             if not (math.isfinite(value) and value >= 0 and value == int(value)):
-                issues.append(Issue(name, f"row {line}", f"{_letter(freq)} ({header[freq]})", f"{text!r} is not a frequency (a whole number ≥ 0)"))
+                issues.append(Issue(name, f"row {line}", f"{column_letter(freq)} ({header[freq]})", f"{text!r} is not a frequency (a whole number ≥ 0)"))
                 continue
             weights.append(value)
         if group_index is not None:
@@ -154,7 +146,7 @@ def read_responses(path: Path, *, group: str | None = None, ignore: tuple[str, .
 
 
 def _where(rf: ResponseFile, item: int) -> str:
-    return f"{_letter(rf.columns[item])} ({rf.labels[item]})"
+    return f"{column_letter(rf.columns[item])} ({rf.labels[item]})"
 
 
 def score_matrix(rf: ResponseFile, max_points: np.ndarray, score_step: float | None) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -405,6 +405,7 @@ def render_pdf(analysis: Analysis, *, title: str, subtitle: str = "") -> bytes:
 
     from examvault.db import beijing_today
     from examvault.export.fonts import register_fonts
+    from examvault.export.paper_pdf import numbered_canvas
 
     plot = _matplotlib()
     made = beijing_today().isoformat()
@@ -591,7 +592,7 @@ def render_pdf(analysis: Analysis, *, title: str, subtitle: str = "") -> bytes:
     frame = Frame(margin, 16 * mm, width, page_h - margin - 16 * mm, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     doc = BaseDocTemplate(out, pagesize=A4, pageTemplates=[PageTemplate("report", [frame])], title=title, subject=subtitle,
                           author="examvault", invariant=True)  # fmt: skip
-    doc.build(story, canvasmaker=_numbered(footer))
+    doc.build(story, canvasmaker=numbered_canvas(footer))
     return out.getvalue()
 
 
@@ -608,29 +609,6 @@ def _image(image_class: Any, png: bytes, width: float, max_height: float | None 
     if max_height is not None and h * scale > max_height:
         scale = max_height / h
     return image_class(io.BytesIO(png), width=w * scale, height=h * scale)
-
-
-def _numbered(footer: Callable[[Any, int, int], None]) -> type:
-    """A canvas that holds its pages until the end, so each can say how many there are."""
-    from reportlab.pdfgen.canvas import Canvas
-
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._held: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:  # noqa: N802 - reportlab's name
-            self._held.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            for state in self._held:
-                self.__dict__.update(state)
-                footer(self, self._pageNumber, len(self._held))
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
 
 
 # ---------------------------------------------------------------------------------- xlsx

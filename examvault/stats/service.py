@@ -23,7 +23,7 @@ from examvault.db import utcnow
 from examvault.errors import ConflictError, NotFoundError, ValidationError
 from examvault.itembank.models import Item
 from examvault.itembank.workflow import TRANSITIONS
-from examvault.stats.analysis import Analysis, analyze
+from examvault.stats.analysis import Analysis, analyze, flag_json, json_number
 from examvault.stats.feedback import PaperData, paper_data, released_sessions, score_steps
 from examvault.stats.flags import FlagThresholds, flag_items
 from examvault.stats.models import ItemReview, ItemRunning, ItemStatistic, StatsRun
@@ -73,15 +73,6 @@ def pooled(run: ItemRunning) -> tuple[float | None, float | None]:
     vx, vr = run.n * run.sum_xx - run.sum_x**2, run.n * run.sum_rr - run.sum_r**2
     r = (run.n * run.sum_xr - run.sum_x * run.sum_r) / math.sqrt(vx * vr) if vx > 0 and vr > 0 else None
     return p, r
-
-
-def _finite(v: Any) -> float | None:
-    return None if v is None or not np.isfinite(v) else float(v)
-
-
-def _flag_json(f: Any) -> dict[str, Any]:
-    return {"rule": f.rule, "value": _finite(f.value), "ci": [_finite(c) for c in f.ci], "threshold": _finite(f.threshold), "n": int(f.n),
-            "message": f.message}  # fmt: skip
 
 
 def update_paper(bank: Bank, paper_code: str, *, irt: Literal["rasch", "2pl"] | None = "2pl",
@@ -167,10 +158,10 @@ def _link(session: Session, data: PaperData, result: Analysis, items: dict[Any, 
         a = float(fit.a[pos]) if fit.a is not None else 1.0
         d = float(np.asarray(fit.d)[pos].ravel()[0])
         raw[j] = {"model": fit.model, "a_raw": a, "d_raw": d, "b_raw": -d / a if a else None,
-                  "se_a": _finite(fit.se_a[pos]) if getattr(fit, "se_a", None) is not None else None,
-                  "se_d": _finite(np.asarray(fit.se_d)[pos].ravel()[0]) if getattr(fit, "se_d", None) is not None else None}  # fmt: skip
+                  "se_a": json_number(fit.se_a[pos]) if getattr(fit, "se_a", None) is not None else None,
+                  "se_d": json_number(np.asarray(fit.se_d)[pos].ravel()[0]) if getattr(fit, "se_d", None) is not None else None}  # fmt: skip
         if result.fit is not None:
-            raw[j] |= {"infit": _finite(result.fit.infit[pos]), "outfit": _finite(result.fit.outfit[pos])}
+            raw[j] |= {"infit": json_number(result.fit.infit[pos]), "outfit": json_number(result.fit.outfit[pos])}
     common = [j for j, r in raw.items() if items[data.item_ids[j]].irt_b is not None and r["b_raw"] is not None]
     link = mean_sigma(np.array([items[data.item_ids[j]].irt_b for j in common]), np.array([raw[j]["b_raw"] for j in common]))
     for r in raw.values():
@@ -182,12 +173,14 @@ def _link(session: Session, data: PaperData, result: Analysis, items: dict[Any, 
 
 def _drift(session: Session, data: PaperData, result: Analysis, link: Linking, irt_rows: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """Items whose p or linked b moved more than DRIFT_P / DRIFT_B since their previous administration."""
+    latest = {st.item_id: st for st in session.scalars(select(ItemStatistic).where(ItemStatistic.item_id.in_(data.item_ids))
+                                                        .order_by(ItemStatistic.id))}  # fmt: skip  (the last one per item stays)
     out = []
     for j, item_id in enumerate(data.item_ids):
-        prev = session.scalars(select(ItemStatistic).where(ItemStatistic.item_id == item_id).order_by(ItemStatistic.id.desc()).limit(1)).first()
+        prev = latest.get(item_id)
         if prev is None:
             continue
-        p_new = _finite(result.classical.p[j])
+        p_new = json_number(result.classical.p[j])
         dp = None if p_new is None or prev.p is None else p_new - prev.p
         b_old = (prev.irt or {}).get("b")
         db = None if b_old is None or j not in irt_rows or "b" not in irt_rows[j] or not link.linked else irt_rows[j]["b"] - b_old
@@ -198,9 +191,9 @@ def _drift(session: Session, data: PaperData, result: Analysis, link: Linking, i
 
 def _summary(result: Analysis, link: Linking, drift: list[dict[str, Any]]) -> dict[str, Any]:
     c = result.classical
-    return {"alpha": _finite(c.alpha), "sem": _finite(c.sem), "mean": _finite(c.total_mean), "sd": _finite(c.total_sd),
+    return {"alpha": json_number(c.alpha), "sem": json_number(c.sem), "mean": json_number(c.total_mean), "sd": json_number(c.total_sd),
             "irt": None if result.irt is None else {"model": result.irt.model, "items": len(result.irt_items),
-                                                     "loglik": _finite(result.irt.loglik)},
+                                                     "loglik": json_number(result.irt.loglik)},
             "linking": {"common": link.common, "linked": link.linked, "A": link.A, "B": link.B},
             "drift": drift, "notes": list(result.notes)}  # fmt: skip
 
@@ -211,7 +204,7 @@ def _record(session: Session, run: StatsRun, data: PaperData, result: Analysis, 
     c = result.classical
     flags: dict[int, list[dict[str, Any]]] = {}
     for f in result.flags:
-        flags.setdefault(int(f.item), []).append(_flag_json(f))
+        flags.setdefault(int(f.item), []).append(flag_json(f))
     sums = running_sums(data.scores, data.max_points)
     now = utcnow()
     flagged = []
@@ -219,8 +212,8 @@ def _record(session: Session, run: StatsRun, data: PaperData, result: Analysis, 
         item = items[item_id]
         ul = c.upper_lower[j] if c.upper_lower is not None else None
         session.add(ItemStatistic(run_id=run.id, item_id=item_id, version=data.versions[j], position=data.positions[j], n=int(c.n[j]),
-                                  p=_finite(c.p[j]), r_total=_finite(c.r_total[j]), r_rest=_finite(c.r_rest[j]), ul_index=_finite(ul),
-                                  alpha_if_deleted=_finite(c.alpha_if_deleted[j]), irt=irt_rows.get(j), flags=flags.get(j, [])))  # fmt: skip
+                                  p=json_number(c.p[j]), r_total=json_number(c.r_total[j]), r_rest=json_number(c.r_rest[j]), ul_index=json_number(ul),
+                                  alpha_if_deleted=json_number(c.alpha_if_deleted[j]), irt=irt_rows.get(j), flags=flags.get(j, [])))  # fmt: skip
         acc = session.get(ItemRunning, item_id, with_for_update=True) or ItemRunning(item_id=item_id, max_points=1.0, exams=0, n=0.0,
                                                               sum_x=0.0, sum_xx=0.0, sum_r=0.0, sum_rr=0.0, sum_xr=0.0)  # fmt: skip
         session.add(acc)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from examvault.registration.service import create_session
 from examvault.registration.sittings import seat_session
 from examvault.scoring.keys import import_key
 from examvault.staff.service import add_staff, assign
+from tests.conftest import Ran, invoke_cli
 from tests.export.test_sealing import Sealable, sealable  # noqa: F401  (the fixture, reused by name)
 from tests.registration.conftest import YEAR, person, planned, write_form  # noqa: F401  (planned: the fixture)
 from tests.staff.conftest import card
@@ -54,36 +54,11 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
     return path
 
 
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-
 def run_cli(db_url: str, user: str, *args: str, code: int = 0, env: dict[str, str] | None = None) -> Ran:
-    """`examvault --db … --user USER ARGS` in-process; the exit code must be `code`, and no traceback shows."""
-    from click.testing import CliRunner
-
-    from examvault.cli import main
+    """`examvault --db … --user USER ARGS` in-process, the bank unlocked by the test passphrase."""
     from tests.conftest import PASSPHRASE
 
-    with CliRunner().isolation(env={"EXAMVAULT_PASSPHRASE": PASSPHRASE, "EXAMVAULT_USER": None, "EXAMVAULT_DB": None, **(env or {})}) as (
-        stdout,
-        stderr,
-        _,
-    ):
-        try:
-            main(["--db", db_url, "--user", user, *args])
-            got = 0
-        except SystemExit as exc:
-            got = int(exc.code or 0)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        ran = Ran(got, stdout.getvalue().decode(), stderr.getvalue().decode())
-    assert ran.code == code, ran
-    assert "Traceback" not in ran.stdout + ran.stderr
-    return ran
+    return invoke_cli("--db", db_url, "--user", user, *args, code=code, env={"EXAMVAULT_PASSPHRASE": PASSPHRASE, **(env or {})})
 
 
 @dataclass

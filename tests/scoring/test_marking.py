@@ -40,10 +40,9 @@ from examvault.scoring.models import SCORED_RESPONSE, Mark, ScoredResponse, Scri
 from examvault.scoring.parts import import_part_scores
 from examvault.scoring.responses import import_responses
 from examvault.scoring.results import compute, show
-from tests.conftest import snapshot
 from tests.export.test_sealing import Sealable, make_sealable
 from tests.scoring.conftest import SESSION, Scoring, run_cli, write_csv
-from tests.scoring.test_scoring_flow import SKILL, all_right, door, mixed, sheet_rows, sixty
+from tests.scoring.test_scoring_flow import SKILL, all_right, door, mixed, refused, sheet_rows, sixty
 
 MARKERS = ("m1", "m2", "m3")
 LEADER = "lead"
@@ -93,14 +92,6 @@ def prepared(sc: Scoring) -> Blind:
     return blind
 
 
-def refused(sc: Scoring, call: Callable[[], Any], exc: type[Exception], match: str) -> str:
-    before = snapshot(sc.admin)
-    with pytest.raises(exc, match=match) as info:
-        call()
-    assert snapshot(sc.admin) == before, match
-    return str(info.value)
-
-
 # ---------------------------------------------------------------- arbitration, pure
 
 
@@ -115,7 +106,9 @@ def test_arbitration_triggers_only_beyond_the_threshold_exactly() -> None:
     # the third mark joins the nearer of the two when within the threshold; otherwise the leader decides
     assert settle({"first": 1.0, "second": 4.0, "third": 3.0}, 5, 0.2).score == 3.5
     assert settle({"first": 0.0, "second": 5.0, "third": 2.5}, 5, 0.2).needs == "leader"
-    assert settle({"first": 1.0, "second": 4.0, "third": 2.5}, 5, 0.5) == settle({"first": 1.0, "second": 4.0, "third": 2.5}, 5, 0.5)
+    # a third mark equally near both (1.5 from 1 and from 4, within 2.5): the mean of the three
+    equal = settle({"first": 1.0, "second": 4.0, "third": 2.5}, 5, 0.5)
+    assert (equal.needs, equal.score, equal.how) == (None, 2.5, "三评平均")
     decided = settle({"first": 0.0, "second": 5.0, "third": 2.5, "leader": 2.0}, 5, 0.2)
     assert (decided.needs, decided.score, decided.how) == (None, 2.0, "组长裁定")
     assert settle({}, 5, 0.2).needs == "first" and settle({"first": 2.0}, 5, 0.2).needs == "second"

@@ -9,7 +9,6 @@ their examiner panels from the fixture (实操01: KP1–KP5, 实操02: KP6–KP8
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,8 +22,8 @@ from examvault.registration.service import get_session
 from examvault.scoring.models import Publicity, Violation
 from examvault.scoring.violations import Effect, effects, list_violations, record_violation
 from examvault.staff.service import add_staff, assign
-from tests.conftest import snapshot
 from tests.scoring.conftest import EXAM_DAY, EXEMPT, PANELS, SESSION, Ran, Scoring, at, run_cli
+from tests.scoring.test_scoring_flow import refused
 from tests.staff.conftest import id_number as staff_id
 
 INVIGILATORS = ("JK1", "JK2")
@@ -53,15 +52,6 @@ def violate(sc: Scoring, n: int, part: str = "theory", tier: str = "warning", *,
             when: datetime | None = None, reason: str = "携带手机进入考场", bank: Any = None) -> dict[str, Any]:  # fmt: skip
     return record_violation(bank or sc.admin, SESSION, sc.tickets[n], part=part, tier=tier, proctor=proctor, at=when or at(9, 40),
                             reason=reason)  # fmt: skip
-
-
-def refused(sc: Scoring, call: Callable[[], Any], exc: type[Exception], match: str) -> str:
-    """`call` raises `exc` matching `match`, and the bank is exactly as it was."""
-    before = snapshot(sc.admin)
-    with pytest.raises(exc, match=match) as info:
-        call()
-    assert snapshot(sc.admin) == before, match
-    return str(info.value)
 
 
 def test_warnings_are_recorded_and_a_repeat_voids_the_paper(sc: Scoring) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,39 +13,9 @@ import pytest
 
 from examvault.stats.analysis import analyze
 from examvault.stats.flags import FlagThresholds
+from tests.conftest import invoke_cli as run_cli  # `stats analyze` needs no bank
 from tests.stats.datasets import DATA, SAT12_KEY, load
 from tests.stats.test_flags import constructed_exam
-
-
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-def run_cli(*args: str, code: int = 0) -> Ran:
-    """`examvault ARGS` in-process, with no bank; the exit code must be `code` and no traceback shows."""
-    from click.testing import CliRunner
-
-    from examvault.cli import main
-
-    with CliRunner().isolation(env={"EXAMVAULT_DB": None, "EXAMVAULT_USER": None}) as (stdout, stderr, _):
-        try:
-            main(list(args))
-            got = 0
-        except SystemExit as exc:
-            got = int(exc.code or 0)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        ran = Ran(got, stdout.getvalue().decode(), stderr.getvalue().decode())
-    assert ran.code == code, ran
-    assert "Traceback" not in ran.stdout + ran.stderr
-    return ran
 
 
 def write_csv(path: Path, header: list[str] | None, rows: list[list[Any]]) -> Path:
@@ -61,13 +29,11 @@ def write_csv(path: Path, header: list[str] | None, rows: list[list[Any]]) -> Pa
 
 LSAT7 = DATA / "LSAT7.csv"
 SAT12 = DATA / "SAT12.csv"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"psychometric reference data not found at {DATA}")
 
 
 # ---------------------------------------------------------------------------------- reference data through the CLI
 
 
-@needs_data
 def test_lsat7_json_expands_the_freq_column_and_matches_the_published_alpha() -> None:
     doc = run_cli("stats", "analyze", str(LSAT7), "--json").json
     assert doc["n_candidates"] == 1000
@@ -81,7 +47,6 @@ def test_lsat7_json_expands_the_freq_column_and_matches_the_published_alpha() ->
     np.testing.assert_allclose([i["r_drop"] for i in doc["items"]], [0.245732, 0.246674, 0.313179, 0.222751, 0.174786], atol=1e-6)
 
 
-@needs_data
 def test_lsat7_2pl_matches_mirt_and_rasch_difficulties_are_centred() -> None:
     doc = run_cli("stats", "analyze", str(LSAT7), "--2pl", "--json").json
     irt = doc["irt"]
@@ -101,7 +66,6 @@ def test_lsat7_2pl_matches_mirt_and_rasch_difficulties_are_centred() -> None:
     assert np.argsort(difficulty).tolist() == np.argsort([-0.828, -0.658, -0.772, -0.606, -0.843]).tolist()
 
 
-@needs_data
 def test_sat12_with_a_key_file_analyses_options_and_flags_item_32s_key(tmp_path: Path) -> None:
     key = write_csv(tmp_path / "key.csv", ["item", "key"], [[f"Item.{j + 1}", k] for j, k in enumerate(SAT12_KEY)])
     doc = run_cli("stats", "analyze", str(SAT12), "--key", str(key), "--missing-code", "8", "--json").json

@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 from examvault.errors import ValidationError
 from examvault.stats.dif import mantel_haenszel
 from examvault.stats.irt import eap, fit_2pl, fit_gpcm, fit_irt, fit_rasch, infit_outfit, lord_wingersky, s_x2
-from tests.stats.datasets import DATA  # noqa: E402
-
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"psychometrics reference data not found at {DATA}")
+from tests.stats.datasets import DATA
 
 
 def _load(name: str) -> np.ndarray:
@@ -34,7 +32,6 @@ def lsat7_fit(lsat7: tuple[np.ndarray, np.ndarray]):  # type: ignore[no-untyped-
     return fit_2pl(x, weights=freq)
 
 
-@needs_data
 def test_lsat7_2pl_matches_mirt(lsat7_fit) -> None:  # type: ignore[no-untyped-def]
     fit = lsat7_fit
     assert fit.converged
@@ -45,7 +42,6 @@ def test_lsat7_2pl_matches_mirt(lsat7_fit) -> None:  # type: ignore[no-untyped-d
     assert fit.n_persons == 1000
 
 
-@needs_data
 def test_lsat7_standard_errors_agree_with_a_second_numerical_route(lsat7, lsat7_fit) -> None:  # type: ignore[no-untyped-def]
     """The SEs (gradient differences) must match a Hessian from second differences of the log-likelihood itself."""
     x, freq = lsat7
@@ -70,7 +66,6 @@ def test_lsat7_standard_errors_agree_with_a_second_numerical_route(lsat7, lsat7_
     assert np.all(np.isfinite(fit.se_b[:, 0]))
 
 
-@needs_data
 def test_lsat7_s_x2_matches_mirt(lsat7, lsat7_fit) -> None:  # type: ignore[no-untyped-def]
     x, freq = lsat7
     fit_stats = s_x2(lsat7_fit, x, freq)
@@ -80,7 +75,6 @@ def test_lsat7_s_x2_matches_mirt(lsat7, lsat7_fit) -> None:  # type: ignore[no-u
     assert fit_stats.p_value[1] < 0.001 < fit_stats.p_value[0]
 
 
-@needs_data
 def test_lsat6_rasch_matches_mirt() -> None:
     table = _load("LSAT6.csv")
     fit = fit_rasch(table[:, :5], weights=table[:, 5])
@@ -95,7 +89,6 @@ def test_lsat6_rasch_matches_mirt() -> None:
     assert np.all((mean_squares.infit > 0.7) & (mean_squares.infit < 1.3))
 
 
-@needs_data
 def test_science_gpcm_converges_monotonically() -> None:
     x = _load("Science.csv") - 1  # scores 1–4 → 0..3
     fit = fit_gpcm(x)

@@ -52,7 +52,7 @@ def _map_header(
     for i, label in enumerate(labels):
         if not str(label).strip():
             continue
-        where = f"{_col_letter(i)} ({label})" if letters else str(label)
+        where = f"{column_letter(i)} ({label})" if letters else str(label)
         name = aliases.get(header_key(label))
         if name is None:
             issues.append(Issue(file, "row 1" if letters else "header", where, f"unknown column {label!r}"))
@@ -71,7 +71,8 @@ def _map_header(
     return mapping
 
 
-def _col_letter(index: int) -> str:
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA: the spreadsheet name of a 0-based column."""
     out = ""
     index += 1
     while index:
@@ -89,7 +90,7 @@ def _rows_from_table(
     letters: bool,
 ) -> list[RawRow]:
     mapping = _map_header(file, header, fields, required, letters)
-    columns = {name: (f"{_col_letter(i)} ({header[i]})" if letters else str(header[i])) for i, name in mapping.items()}
+    columns = {name: (f"{column_letter(i)} ({header[i]})" if letters else str(header[i])) for i, name in mapping.items()}
     rows = []
     width = len(header)
     for line, cells in body:

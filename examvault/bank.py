@@ -6,6 +6,7 @@ functions; neither implements a rule of its own.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +63,12 @@ class Bank:
                 raise UnlockError("this action needs the bank unlocked: set EXAMVAULT_PASSPHRASE, pass --passphrase-file, or give --share files")
             self._keyring = self.unlocker(session)
         return self._keyring
+
+    def as_actor(self, name: str, unlocker: Unlocker | None) -> Bank:
+        """The same database handle acting for another user: the HTTP service makes one per request."""
+        bank = copy.copy(self)
+        bank.actor_name, bank.unlocker, bank._keyring = name, unlocker, None
+        return bank
 
     def forget_keys(self) -> None:
         self._keyring = None

@@ -208,6 +208,96 @@ def user_list(state: State, as_json: bool) -> None:
         table(["username", "name", "roles", "active"], [[r["username"], r["name"], ",".join(r["roles"]), r["active"]] for r in rows])
 
 
+@user.command("password")
+@click.argument("username")
+@pass_state
+def user_password(state: State, username: str) -> None:
+    """Set a console/API password (your own, or anyone's as admin); read from EXAMVAULT_NEW_PASSWORD or a prompt."""
+    from examvault.accounts.credentials import set_password
+
+    password = os.environ.get("EXAMVAULT_NEW_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise UnlockError("no password: set EXAMVAULT_NEW_PASSWORD or run in a terminal")
+        password = getpass.getpass(f"Password for {username}: ")
+        if getpass.getpass("Again: ") != password:
+            raise UnlockError("the two passwords differ")
+    set_password(state.bank, username, password)
+    err.print(f"password set for {username}; their console sessions have ended")
+
+
+@user.command("unlock")
+@click.argument("username")
+@pass_state
+def user_unlock(state: State, username: str) -> None:
+    """Lift a lockout after too many wrong passwords (admin)."""
+    from examvault.accounts.credentials import unlock_account
+
+    unlock_account(state.bank, username)
+    err.print(f"{username} may log in again")
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for scripts, acting as you (the bank keeps only their hash)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 366))
+@pass_state
+def token_create(state: State, name: str, days: int) -> None:
+    """Print a new token once; use it as `Authorization: Bearer TOKEN`."""
+    from examvault.accounts.credentials import create_api_token
+
+    t = create_api_token(state.bank, name, days=days)
+    click.echo(t["token"])
+    err.print(f"token {name!r} for {state.user}, valid until {t['expires_at']}")
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def token_list(state: State, as_json: bool) -> None:
+    from examvault.accounts.credentials import list_api_tokens
+
+    rows = list_api_tokens(state.bank)
+    if as_json:
+        emit_json(rows)
+    else:
+        table(["id", "name", "created", "expires", "last used", "revoked"],
+              [[r["id"], r["name"], r["created_at"], r["expires_at"], r["last_used_at"], r["revoked"]] for r in rows])  # fmt: skip
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@pass_state
+def token_revoke(state: State, token_id: int) -> None:
+    from examvault.accounts.credentials import revoke_api_token
+
+    revoke_api_token(state.bank, token_id)
+    err.print(f"token {token_id} revoked")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--insecure-cookies", is_flag=True, help="Send the console cookie over plain HTTP to hosts other than localhost (behind a TLS proxy, never on an open network).")
+@click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info"]))
+@pass_state
+def serve(state: State, host: str, port: int, insecure_cookies: bool, log_level: str) -> None:
+    """Run the HTTP API and the web console (http://HOST:PORT/console). It starts sealed: custodians
+    unseal it in the console or with POST /api/v1/sys/unseal, with k shares or the passphrase."""
+    import uvicorn
+
+    from examvault.api.app import create_app
+
+    app = create_app(state.url, secure_cookies=not insecure_cookies)
+    err.print(f"examvault serving {state.url} at http://{host}:{port}/console — sealed until unsealed")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "info", server_header=False,
+                proxy_headers=False)  # fmt: skip
+
+
 # ------------------------------------------------------------------ outlines
 
 

@@ -55,15 +55,7 @@ def build_document(bank: Bank, session: Any, paper: Paper, *, serial: str = "") 
 
 def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...] = FORMATS, serial: str = "") -> dict[str, Any]:
     """Write the paper, answer sheet and marking key; a paper not yet approved is marked 样卷 / DRAFT."""
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise ValidationError(f"--format {','.join(unknown or formats)!r}: formats are {', '.join(FORMATS)}")
-    # On record before anything is decrypted, so even a failed render leaves a trace.
-    with bank.transaction(write=True) as session:
-        user = bank.actor(session, "paper.render")  # before the paper is looked up: no hints to other roles
-        code = paper_by_ref(session, ref).code
-        audit(session, user, "paper.render", "paper", code, formats=list(formats), out_dir=str(out_dir), serial=serial)
-        record(bank, session, "paper.rendered", user.username, paper=code, details={"formats": list(formats), "serial": serial})
+    _render_on_record(bank, ref, formats, serial, str(out_dir))
     doc, files = render_files(bank, ref, formats=formats, serial=serial)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -71,6 +63,24 @@ def render_paper(bank: Bank, ref: str, out_dir: Path, *, formats: tuple[str, ...
         (out_dir / name).write_bytes(data)
         written.append({"file": str(out_dir / name), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
     return {"paper": doc.code, "draft": doc.draft, "files": written}
+
+
+def _render_on_record(bank: Bank, ref: str, formats: tuple[str, ...], serial: str, where: str) -> None:
+    """On record before anything is decrypted, so even a failed render leaves a trace."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValidationError(f"--format {','.join(unknown or formats)!r}: formats are {', '.join(FORMATS)}")
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "paper.render")  # before the paper is looked up: no hints to other roles
+        code = paper_by_ref(session, ref).code
+        audit(session, user, "paper.render", "paper", code, formats=list(formats), out_dir=where, serial=serial)
+        record(bank, session, "paper.rendered", user.username, paper=code, details={"formats": list(formats), "serial": serial})
+
+
+def render_for_download(bank: Bank, ref: str, *, formats: tuple[str, ...] = ("pdf",)) -> tuple[PaperDocument, dict[str, bytes]]:
+    """The same documents as `render_paper`, kept in memory for an HTTP download."""
+    _render_on_record(bank, ref, formats, "", "(download)")
+    return render_files(bank, ref, formats=formats)
 
 
 PARTS = ("paper", "key", "sheet")  # the 试卷, the 标准答案及评分标准, the 答题卡 with its bubble map
@@ -99,3 +109,24 @@ def render_files(bank: Bank, ref: str, *, formats: tuple[str, ...] = FORMATS, se
             files[f"{doc.code}_答题卡.pdf"] = sheet
             files[f"{doc.code}_答题卡.json"] = json.dumps(layout, ensure_ascii=False, indent=1).encode()
     return doc, files
+
+
+def preview_paper(bank: Bank, ref: str) -> dict[str, Any]:
+    """The form as candidates will read it, for the console's preview: what custodians check and approvers
+    approve. Plaintext leaves the bank only in the answer, never to a file; the read is audited first."""
+    with bank.transaction(write=True) as session:
+        user = bank.actor(session, "paper.key")
+        paper = paper_by_ref(session, ref)
+        audit(session, user, "paper.preview", "paper", paper.code)
+    with bank.transaction() as session:
+        doc = build_document(bank, session, paper_by_ref(session, ref))
+    return {
+        "code": doc.code, "form": doc.form, "occupation": doc.occupation, "level": doc.level, "draft": doc.draft,
+        "duration_minutes": doc.duration_minutes, "total_points": doc.total_points,
+        "sections": [
+            {"title": s.title, "type": s.type, "instructions": s.instructions, "total": s.total,
+             "items": [{"number": i.number, "type": i.type, "points": i.points, "stem": i.stem, "options": i.options,
+                        "answer": i.answer, "code": i.code} for i in s.items]}
+            for s in doc.sections
+        ],
+    }  # fmt: skip

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Float, String, cast, select, type_coerce
+from sqlalchemy import Float, String, cast, func, or_, select, type_coerce
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
 
@@ -409,6 +409,34 @@ def list_items(
         if limit:
             q = q.limit(limit)
         return _meta_rows(session.execute(q))
+
+
+def search_items(
+    bank: Bank,
+    *,
+    occupation: str | None = None,
+    level: int | None = None,
+    type: str | None = None,
+    status: str | None = None,
+    point: str | None = None,
+    code_prefix: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    with_total: bool = False,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of item metadata and how many match in all: the console's and the API's search.
+    `code_prefix` matches the start of the item code or of its point code (content is encrypted,
+    so it is never searched). Counting every match costs a scan, so only `with_total` asks for it."""
+    if status and status not in domain.STATUSES:
+        raise ValidationError(f"status: unknown {status!r}; statuses are {', '.join(domain.STATUSES)}")
+    with bank.transaction() as session:
+        bank.actor(session, "item.list")
+        q = _list_query(occupation, level, type, status, point)
+        if code_prefix:
+            like = code_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            q = q.where(or_(Item.code.like(like, escape="\\"), OutlineNode.code.like(like, escape="\\")))
+        total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) if with_total else None
+        return _meta_rows(session.execute(q.limit(limit).offset(offset))), total
 
 
 # ---------------------------------------------------------------- show / edit

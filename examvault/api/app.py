@@ -1,0 +1,107 @@
+"""The FastAPI application: `create_app(url)` builds it, `examvault serve` runs it with uvicorn.
+
+It starts sealed. Until custodians unseal it only the status, health and unseal endpoints (and the
+console's unseal page) answer; everything else gets 503. Every answer carries security headers, and
+nothing that may hold exam content is cached.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from examvault import __version__
+from examvault.api import problems
+from examvault.api.server import Server
+from examvault.bank import Bank
+
+OPEN_WHEN_SEALED = ("/api/v1/sys/health", "/api/v1/sys/seal-status", "/api/v1/sys/unseal", "/console/unseal",
+                    "/static/", "/favicon.ico")  # fmt: skip
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+     b"form-action 'self'; base-uri 'none'"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]  # fmt: skip
+_SEALED_BODY = json.dumps({"type": "urn:examvault:problem:Sealed", "title": "sealed", "status": 503,
+                           "detail": "the server is sealed: only status and unseal answer until custodians unseal it"}).encode()  # fmt: skip
+
+
+class Guard:
+    """Pure ASGI (no per-request task switch): the sealed gate and the headers on every answer."""
+
+    def __init__(self, app: ASGIApp, server: Server) -> None:
+        self.app, self.server = app, server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path: str = scope["path"]
+        if self.server.vault.sealed and path != "/" and not path.startswith(OPEN_WHEN_SEALED):
+            if path.startswith("/console"):
+                await send({"type": "http.response.start", "status": 303,
+                            "headers": [(b"location", b"/console/unseal"), *SECURITY_HEADERS]})  # fmt: skip
+                return await send({"type": "http.response.body", "body": b""})
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/problem+json"), (b"content-length", str(len(_SEALED_BODY)).encode()),
+                (b"retry-after", b"60"), *SECURITY_HEADERS]})  # fmt: skip
+            return await send({"type": "http.response.body", "body": _SEALED_BODY})
+        secure = scope.get("scheme") == "https"
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in names]
+                if b"cache-control" not in names and not path.startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))
+                if secure:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(bank: Bank | str, *, secure_cookies: bool = True) -> FastAPI:
+    from examvault.api.console import views as console
+    from examvault.api.routers import ROUTERS
+
+    if isinstance(bank, str):
+        bank = Bank.open(bank)
+    server = Server(bank, secure_cookies=secure_cookies)
+    app = FastAPI(
+        title="examvault", version=__version__,
+        description="Secure item bank and paper assembly for 职业技能等级认定. Every endpoint but status and unseal "
+                    "needs the server unsealed and a session or API token; errors are RFC 9457 problem documents.",
+        docs_url=None, redoc_url=None,
+    )  # fmt: skip
+    app.state.server = server
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api/v1")
+    console.install(app)
+    app.add_middleware(Guard, server=server)
+
+    @app.on_event("shutdown")
+    def _shutdown() -> None:
+        server.close()
+
+    return app
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()
+
+
+def write_openapi(path: Path) -> None:
+    app = create_app("sqlite://")
+    path.write_text(json.dumps(openapi_document(app), ensure_ascii=False, indent=1, sort_keys=True) + "\n", "utf-8")

@@ -20,7 +20,7 @@ from examvault.api.server import Server
 from examvault.bank import Bank
 
 OPEN_WHEN_SEALED = ("/api/v1/sys/health", "/api/v1/sys/seal-status", "/api/v1/sys/unseal", "/console/unseal",
-                    "/static/", "/favicon.ico")  # fmt: skip
+                    "/static/", "/fonts/", "/favicon.ico")  # fmt: skip
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -61,7 +61,7 @@ class Guard:
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 headers += [h for h in SECURITY_HEADERS if h[0] not in names]
-                if b"cache-control" not in names and not path.startswith("/static/"):
+                if b"cache-control" not in names and not path.startswith(("/static/", "/fonts/")):
                     headers.append((b"cache-control", b"no-store"))
                 if secure:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))

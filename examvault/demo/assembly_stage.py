@@ -25,7 +25,8 @@ from examvault.assembly.service import (
 from examvault.bank import Bank
 from examvault.itembank.service import import_items, transition
 
-BLUEPRINTS = ("blueprint_L3.yaml", "blueprint_L2.yaml", "blueprint_impossible.yaml")
+# The level-4 blueprint is stored and left for the web console walk-through (README): its paper is not assembled here.
+BLUEPRINTS = ("blueprint_L3.yaml", "blueprint_L2.yaml", "blueprint_L4.yaml", "blueprint_impossible.yaml")
 
 _EXPERT_ITEMS = [
     {
@@ -71,7 +72,7 @@ def run_assembly_stage(bank: Callable[[str], Bank], directory: Path, console: Co
     """Returns the next step number, the level-3 papers and the level-2 papers. Every approval carries the approver's signature."""
     files = _copy_blueprints(directory / "blueprints")
     custodian = bank("custodian")
-    for name in BLUEPRINTS[:2]:
+    for name in BLUEPRINTS[:3]:
         r = import_blueprint(custodian, files[name])
         console.print(f"{step}. blueprint {r['id']} v{r['version']} stored: {', '.join(r['sections'])}; {r['total_points']} points")
         step += 1

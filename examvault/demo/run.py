@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 from collections import Counter
@@ -35,6 +36,24 @@ USERS = {  # username: (roles, display name)
     "supervisor": (["supervisor"], "质量督导 韩雪"),
     "kaowu": (["exam_admin"], "考务 陈红"),
 }
+
+
+def _console_passwords(admin: Bank, directory: Path, console: Console, step: int) -> int:
+    """Every demo user gets a password for the web console and the API, written (owner-only) beside the bank."""
+    from examvault.accounts.admin import users
+    from examvault.accounts.credentials import set_password
+
+    lines = []
+    for u in users(admin):
+        password = "-".join(secrets.token_hex(2) for _ in range(4))
+        set_password(admin, u["username"], password)
+        lines.append(f"{u['username']:<12} {password}   # {', '.join(u['roles'])}")
+    path = directory / "CONSOLE-PASSWORDS.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    console.print(f"{step}. web console: a password for each of the {len(lines)} users in {path.name} (Argon2id in the bank)")
+    return step + 1
 
 
 def _data(name: str) -> list[dict[str, str]]:
@@ -202,11 +221,19 @@ def run_demo(directory: Path, *, force: bool = False, console: Console | None = 
     from examvault.demo.stats_stage import run_stats_stage
 
     step = run_stats_stage(bank, directory, console, step, [p["code"] for p in papers])
+    step = _console_passwords(admin, directory, console, step)
     b = backup(custodian, directory / "bank-backup.evb")
     console.print(f"{step}. encrypted backup with wrapped keys: {b['file']} ({sum(b['rows'].values())} rows)")
     for h in (admin, custodian):
         h.close()
 
+    console.rule("[bold]the web console")
+    console.print(
+        f"examvault --db {directory}/examvault.db serve     # then open http://127.0.0.1:8000/console\n"
+        "unseal: paste three of shares/share-*-of-5.txt (or DEMO-PASSPHRASE.txt); log in as custodian with the\n"
+        "password in CONSOLE-PASSWORDS.txt; approvers, examiners (pj01…) and the supervisor have theirs there too",
+        markup=False,
+    )
     console.rule("[bold]try it")
     console.print(
         f"cd {directory}\n"

@@ -8,6 +8,8 @@ nothing that may hold exam content is cached.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +80,14 @@ def create_app(bank: Bank | str, *, secure_cookies: bool = True) -> FastAPI:
     if isinstance(bank, str):
         bank = Bank.open(bank)
     server = Server(bank, secure_cookies=secure_cookies)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        server.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="examvault", version=__version__,
         description="Secure item bank and paper assembly for 职业技能等级认定. Every endpoint but status and unseal "
                     "needs the server unsealed and a session or API token; errors are RFC 9457 problem documents.",
@@ -90,10 +99,6 @@ def create_app(bank: Bank | str, *, secure_cookies: bool = True) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     console.install(app)
     app.add_middleware(Guard, server=server)
-
-    @app.on_event("shutdown")
-    def _shutdown() -> None:
-        server.close()
 
     return app
 

@@ -36,8 +36,16 @@ def default_params() -> dict[str, Any]:
     return dict(ARGON2ID)
 
 
+# A key file names its own KDF parameters; beyond these no file may make a reader spend gigabytes or
+# minutes (the defaults above: Argon2id 19 MiB × 2, scrypt 2^17 × 8 = 128 MiB).
+LIMITS = {"argon2id": {"memory_kib": 256 * 1024, "iterations": 16, "lanes": 8}, "scrypt": {"n": 2**18, "r": 8, "p": 4}}
+
+
 def derive(passphrase: str, salt: bytes, params: dict[str, Any]) -> bytes:
     secret = passphrase.encode("utf-8")
+    for name, most in LIMITS.get(params["kdf"], {}).items():
+        if not isinstance(params.get(name), int) or not 1 <= params[name] <= most:
+            raise ValueError(f"KDF parameter {name} must be an integer from 1 to {most}")
     if params["kdf"] == "argon2id":
         return _argon2id(params, salt).derive(secret)
     if params["kdf"] == "scrypt":

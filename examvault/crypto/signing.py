@@ -169,12 +169,12 @@ class SigningKey:
                 raise ValueError
             name, vk, params = str(doc["name"]), str(doc["verify_key"]), dict(doc["kdf"])
             salt, sealed = _unb64(doc["salt"], what), _unb64(doc["sealed"], what)
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise ValidationError(f"{what} is not an examvault signing-key file ({KEY_FILE_FORMAT})") from None
         try:
             wrapping = kdf.derive(passphrase, salt, params)
         except (ValueError, KeyError, TypeError):
-            raise ValidationError(f"{what}: its key-derivation parameters are invalid") from None
+            raise ValidationError(f"{what}: its key-derivation parameters are invalid or beyond what is accepted") from None
         try:
             seed = open_sealed(AESGCM(wrapping), sealed, canonical_aad("sign-key", name, vk), what=what)
         except IntegrityError:

@@ -125,9 +125,10 @@ def sitting(api: Api, sc: Scoring, day: date, w: calendar.Window) -> None:
 
     # tickets: the PDF built in a private folder that is gone afterwards; the QR token checked at the door
     before = leftovers()
-    pdf = ok(kaowu.post(f"{s}/tickets", json={"candidates": [t[1]]}))
-    assert pdf.startswith(b"%PDF") and leftovers() == before
-    assert "no-store" in kaowu.post(f"{s}/tickets").headers["cache-control"]
+    r = kaowu.post(f"{s}/tickets", json={"candidates": [t[1]]})
+    assert ok(r).startswith(b"%PDF") and leftovers() == before
+    assert (r.headers["content-type"], r.headers["cache-control"]) == ("application/pdf", "no-store")
+    problem(kaowu.post(f"{s}/tickets", json={"candidates": ["BM0"]}), 404, says="not seated")
     token = print_tickets(sc.admin, SESSION, out=sc.tmp / "t.pdf", candidates=(t[1],))["first"]["token"]
     checked = ok(
         sup.post(

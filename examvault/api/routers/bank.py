@@ -7,17 +7,17 @@ from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel, Field
 
 from examvault.api.deps import Caller, need
-from examvault.api.routers._common import Code, Note, Ref, Wait, download, long_action, text, zipped
+from examvault.api.routers._common import Code, Note, Ref, Wait, download, long_action, zipped
 from examvault.api.uploads import in_memory_file
 from examvault.assembly import service as assembly
 from examvault.crypto.signing import SigningKey
 from examvault.errors import ValidationError
-from examvault.export import service as export
 from examvault.export import sealing
+from examvault.export import service as export
 from examvault.itembank import outlines
 from examvault.itembank import service as items
 

@@ -111,7 +111,11 @@ def existing_bank(url: str, items: int) -> bool:
             return False
         with engine.connect() as c:
             n = c.scalar(select(func.count()).select_from(Item))
-            has_user = c.scalar(select(func.count()).select_from(User).where(User.username == USER, User.password_hash.is_not(None)))
+            has_user = c.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.username == USER, User.password_hash.is_not(None))
+            )
         return n == items and has_user == 1
     finally:
         engine.dispose()
@@ -139,17 +143,28 @@ def build_bank(url: str, items: int, eligible: int) -> None:
         import_outline(cust, work / "outline.json")
         weights = {r["范围代码"]: float(r["鉴定比重"]) for r in rows if r.get("上级范围代码")}
         t0 = time.perf_counter()
-        batches = [(0, eligible, True)] + [(k, min(20_000, items - k), False) for k in range(eligible, items, 20_000)]
+        batches = [(0, eligible, True)] + [
+            (k, min(20_000, items - k), False) for k in range(eligible, items, 20_000)
+        ]
         for start, n, active in batches:  # as assembly_bank.py: the active ones, then drafts 20,000 at a time
             path = work / f"items{start}.json"
-            path.write_text(json.dumps(item_rows(n, points, weights, rng, reviewed=active, start=start), ensure_ascii=False), "utf-8")
+            path.write_text(
+                json.dumps(
+                    item_rows(n, points, weights, rng, reviewed=active, start=start), ensure_ascii=False
+                ),
+                "utf-8",
+            )
             import_items(cust, path, activate=active)
             path.unlink()
         log(f"bank: {items:,} items, {eligible:,} active, imported in {time.perf_counter() - t0:.0f} s")
         with cust.transaction() as s:  # exposure history: 10 % of the active items were used recently
             ids = sorted(s.scalars(select(Item.id).where(Item.status == "active")))
             used = rng.sample(ids, len(ids) // 10)
-            s.execute(update(Item).where(Item.id.in_(used)).values(usage_count=1, last_used_at=db.utcnow() - timedelta(days=30)))
+            s.execute(
+                update(Item)
+                .where(Item.id.in_(used))
+                .values(usage_count=1, last_used_at=db.utcnow() - timedelta(days=30))
+            )
         bp_path = work / "blueprint.yaml"
         bp_path.write_text(yaml.safe_dump(BLUEPRINT, allow_unicode=True), "utf-8")
         import_blueprint(cust, bp_path)
@@ -199,7 +214,9 @@ def start_server(url: str, port: int, logfile: Path) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise Failure(f"examvault serve exited with {proc.returncode}:\n{logfile.read_text('utf-8', 'replace')[-2000:]}")
+            raise Failure(
+                f"examvault serve exited with {proc.returncode}:\n{logfile.read_text('utf-8', 'replace')[-2000:]}"
+            )
         try:
             if httpx.get(f"{base}/api/v1/sys/health", timeout=1).status_code == 200:
                 return proc
@@ -259,7 +276,9 @@ def pg_cpu_seconds(master: int) -> float:
     return total / CLK_TCK
 
 
-def wrk(base: str, paths: list[str], token: str, args: argparse.Namespace, server: int = 0, pg: int = 0) -> dict[str, float]:
+def wrk(
+    base: str, paths: list[str], token: str, args: argparse.Namespace, server: int = 0, pg: int = 0
+) -> dict[str, float]:
     """One wrk run; with `server` and `pg` (the postmaster), also the CPU the server process and
     PostgreSQL spent per request (steadier than wall-clock rates on a shared machine)."""
     env = os.environ | {"EV_PATHS": "\n".join(paths), "EV_TOKEN": token}
@@ -288,7 +307,9 @@ def load_figures(name: str, runs: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--admin-url", default=os.environ.get("EXAMVAULT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
                     help="a PostgreSQL URL allowed to CREATE DATABASE")  # fmt: skip
     ap.add_argument("--dbname", default="evbench", help="the database the bank lives in (created if missing)")
@@ -309,7 +330,9 @@ def main() -> int:
 
     url = bank_url(args.admin_url, args.dbname)
     with pg_admin(args.admin_url) as c:
-        exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.dbname,)).fetchone() is not None
+        exists = (
+            c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.dbname,)).fetchone() is not None
+        )
         if exists and not (args.reuse and existing_bank(url, args.items)):
             log(f"dropping database {args.dbname} (not reusable{'' if args.reuse else ': no --reuse'})")
             c.execute(f'DROP DATABASE "{args.dbname}" WITH (FORCE)')
@@ -332,14 +355,19 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=base, timeout=120)
         check(client.post("/api/v1/sys/unseal", json={"passphrase": PASS}), "unseal")
-        token = check(client.post("/api/v1/auth/login", json={"username": USER, "password": PASSWORD}), "login")["token"]
+        token = check(
+            client.post("/api/v1/auth/login", json={"username": USER, "password": PASSWORD}), "login"
+        )["token"]
         auth = {"Authorization": f"Bearer {token}"}
         paths = search_paths()
         samples = []
         for p in paths:  # each search answers, and what it finds
             body = check(client.get(p, headers=auth), p)
             samples.append(len(body["items"]))
-        log("search mix: " + ", ".join(f"{p.split('?')[1]} → {n}" for p, n in zip(paths, samples, strict=True)))
+        log(
+            "search mix: "
+            + ", ".join(f"{p.split('?')[1]} → {n}" for p, n in zip(paths, samples, strict=True))
+        )
 
         load_before = os.getloadavg()[0]
         master = postmaster(url) if Path("/proc/self/stat").exists() else 0
@@ -350,7 +378,10 @@ def main() -> int:
             health.append(wrk(base, ["/api/v1/sys/health"], "", args, proc.pid, master))
             log(f"run {run + 1}: search {search[-1]['rps']:.0f} req/s p50 {search[-1]['p50'] / 1000:.1f} ms "
                 f"p99 {search[-1]['p99'] / 1000:.1f} ms; health {health[-1]['rps']:.0f} req/s p99 {health[-1]['p99'] / 1000:.1f} ms")  # fmt: skip
-        figures = [load_figures("GET /api/v1/items (search mix)", search), load_figures("GET /api/v1/sys/health (baseline)", health)]
+        figures = [
+            load_figures("GET /api/v1/items (search mix)", search),
+            load_figures("GET /api/v1/sys/health (baseline)", health),
+        ]
 
         blueprint = BLUEPRINT["id"]
         assembly: dict[str, list[float]] = {}
@@ -373,11 +404,17 @@ def main() -> int:
         wrk_cmd = f"{args.wrk} -t{args.threads} -c{args.connections} -d{args.duration}s --latency -s {LUA.relative_to(HERE.parent)}"
         print(f"machine: nproc {os.cpu_count()}, Python {sys.version.split()[0]}; PostgreSQL {args.dbname}; one `examvault serve` process "
               f"(uvicorn, 1 worker); 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after the load runs")  # fmt: skip
-        print(f"bank: {args.items:,} items ({args.eligible:,} active), occupation {OCC} level 3; user {USER} (custodian, author)")
+        print(
+            f"bank: {args.items:,} items ({args.eligible:,} active), occupation {OCC} level 3; user {USER} (custodian, author)"
+        )
         print(f"command: {cmd}")
-        print(f"load: {wrk_cmd} (token in the Authorization header; {len(paths)} search URLs rotated); medians of {args.runs} runs")
+        print(
+            f"load: {wrk_cmd} (token in the Authorization header; {len(paths)} search URLs rotated); medians of {args.runs} runs"
+        )
         print()
-        print(f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'CPU ms/req: server':>19} {'PostgreSQL':>10}   runs req/s")
+        print(
+            f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'CPU ms/req: server':>19} {'PostgreSQL':>10}   runs req/s"
+        )
         for f in figures:
             print(f"{f['name']:36} {f['rps']:8.0f} {f['p50']:8.1f} {f['p90']:8.1f} {f['p99']:8.1f} {f['cpu_server']:19.2f} {f['cpu_pg']:10.2f}   "
                   + ", ".join(f"{v:.0f}" for v in f["rps_all"]))  # fmt: skip
@@ -387,7 +424,9 @@ def main() -> int:
         print()
         print(f"{'POST /api/v1/papers/assemble?wait=30':36} {'median s':>8} {'min s':>8} {'max s':>8}")
         for forms, times in assembly.items():
-            print(f"{'  level 3, forms ' + forms:36} {statistics.median(times):8.2f} {min(times):8.2f} {max(times):8.2f}")
+            print(
+                f"{'  level 3, forms ' + forms:36} {statistics.median(times):8.2f} {min(times):8.2f} {max(times):8.2f}"
+            )
         status = 0
     except Failure as exc:
         log(f"FAILED: {exc}")

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from examvault import __version__
 from examvault.api import problems
 from examvault.api.server import Server
+from examvault.api.uploads import MAX_UPLOAD
 from examvault.bank import Bank
 
 OPEN_WHEN_SEALED = ("/api/v1/sys/health", "/api/v1/sys/seal-status", "/api/v1/sys/unseal", "/console/unseal",
@@ -79,6 +81,9 @@ def create_app(bank: Bank | str, *, secure_cookies: bool = True) -> FastAPI:
 
     if isinstance(bank, str):
         bank = Bank.open(bank)
+    # Uploads hold plaintext items and personal data: keep every part in memory (Starlette would spool
+    # parts over 1 MiB to a temporary file), up to the size an upload may have at all.
+    MultiPartParser.spool_max_size = MAX_UPLOAD
     server = Server(bank, secure_cookies=secure_cookies)
 
     @asynccontextmanager

@@ -47,7 +47,7 @@ def open_token(trusted: VerifyKey, token: str, kind: str) -> dict[str, Any]:
     try:
         body, sig = _dec(parts[1]), _dec(parts[2])
         payload = json.loads(body)
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         raise ValidationError("the token's text is damaged (not base64url JSON)") from None
     if not isinstance(payload, dict):
         raise ValidationError("the token's content is not a JSON object")

@@ -1,6 +1,7 @@
 """Exam administration through HTTP: the scored sitting of tests/scoring/conftest.py (six candidates, a sealed
 form A, two skill stations) driven from the door to the results export, certificates issued and checked, a
-registration form uploaded, and the refusals: forbidden roles get a bare 403, bad input a 422 naming the field.
+registration form uploaded, and the refusals: forbidden roles get a bare 403, bad input a 422 naming the
+field.
 
 The services themselves are tested in tests/registration and tests/scoring; here only what the HTTP face adds:
 routing, permissions, bounded input, uploads held in memory, downloads and problem documents.

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from examvault.api.deps import Caller, need
 from examvault.api.routers._common import Code, Note, Ref, Wait, download, long_action, zipped
@@ -101,7 +102,7 @@ async def import_items(file: Upload, who: Caller = Depends(need("item.write")), 
         with in_memory_file(name, data, allowed=(".xlsx", ".csv", ".json", ".docx")) as path:
             return items.import_items(who.bank, path, dry_run=dry_run, progress=job.progress).as_json()
 
-    return long_action(who, "item.import", run, wait)
+    return await run_in_threadpool(long_action, who, "item.import", run, wait)
 
 
 # ---------------------------------------------------------------- outlines
@@ -117,9 +118,13 @@ def outline(occupation: Annotated[str, Path(max_length=40, pattern=r"^[^\x00]+$"
 @router.post("/outlines/import", tags=["outlines"])
 async def import_outline(file: Upload, who: Caller = Depends(need("outline.write")), dry_run: bool = False) -> Any:
     name, data = await _read(file)
-    with in_memory_file(name, data, allowed=(".xlsx", ".csv", ".json")) as path:
-        report = outlines.import_outline(who.bank, path, dry_run=dry_run)
-    return {"outlines": report.outlines, "dry_run": report.dry_run}
+
+    def run() -> Any:
+        with in_memory_file(name, data, allowed=(".xlsx", ".csv", ".json")) as path:
+            report = outlines.import_outline(who.bank, path, dry_run=dry_run)
+        return {"outlines": report.outlines, "dry_run": report.dry_run}
+
+    return await run_in_threadpool(run)
 
 
 # ---------------------------------------------------------------- blueprints
@@ -140,8 +145,12 @@ def show_blueprint(ref: PaperRef, who: Caller = Depends(need("blueprint.read")),
 async def import_blueprint(file: Upload, who: Caller = Depends(need("blueprint.write"))) -> dict[str, Any]:
     """Store a YAML or JSON 组卷方案; a changed document becomes a new version."""
     name, data = await _read(file)
-    with in_memory_file(name, data, allowed=(".yaml", ".yml", ".json")) as path:
-        return assembly.import_blueprint(who.bank, path)
+
+    def run() -> dict[str, Any]:
+        with in_memory_file(name, data, allowed=(".yaml", ".yml", ".json")) as path:
+            return assembly.import_blueprint(who.bank, path)
+
+    return await run_in_threadpool(run)
 
 
 class BlueprintRef(BaseModel):

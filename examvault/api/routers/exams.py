@@ -124,7 +124,8 @@ async def _upload(who: Caller, kind: str, file: UploadFile, wait: float, fn: Any
                 return fn(path, job)
             except (UnicodeDecodeError, RecursionError) as exc:  # the readers miss a UTF-16 file cut short
                 why = "cannot be decoded" if isinstance(exc, UnicodeDecodeError) else "nests too deeply"
-                raise ValidationError([Issue(path.name, "", "", f"the file {why}; nothing was imported")]) from None
+                issue = Issue(path.name, "", "", f"the file {why}; nothing was imported")
+                raise ValidationError([issue]) from None
 
     return await run_in_threadpool(long_action, who, kind, run, wait)
 

@@ -65,7 +65,9 @@ class SignKey(BaseModel):
 
 
 def _open_key(text: str, passphrase: str) -> SigningKey:
-    return SigningKey.from_file_text(text, passphrase, what="sign_key")  # KDF bounds: examvault.crypto.kdf.LIMITS
+    return SigningKey.from_file_text(
+        text, passphrase, what="sign_key"
+    )  # KDF bounds: examvault.crypto.kdf.LIMITS
 
 
 def _key_info(key: SigningKey) -> dict[str, Any]:
@@ -103,32 +105,13 @@ def drop_signing_key(who: Caller = Depends(need(None))) -> dict[str, Any]:
 # ---------------------------------------------------------------- marking
 
 
-@router.get("/marking/{session_code}/queue")
-def queue(
-    session_code: SessionCode,
-    who: Caller = Depends(need("marking.mark")),
-    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
-) -> list[dict[str, Any]]:
-    """What you may mark now: scripts by 密封号 and item, with the item's marking points; never a candidate
-    and never another marker's marks."""
-    return marking.queue(who.bank, session_code, limit=limit)
-
-
-@router.get("/marking/{session_code}/scripts/{seal_code}/items/{number}")
-def marking_screen(
-    session_code: SessionCode,
-    seal_code: SealCode,
-    number: Number,
-    who: Caller = Depends(need("marking.mark")),
-) -> dict[str, Any]:
-    """What the marking screen needs for one item of one script in your queue: the 评分要点 (marking points
-    with their maximum points, from the sealed marking key) and the role you mark it as. The answer itself
-    is on the paper booklet: the bank holds no answer text of subjective items."""
+def screen(bank: Any, session_code: str, seal_code: str, number: int) -> dict[str, Any]:
+    """One queued item of one script as the marking screen shows it (the API's and the console's)."""
     code = seal_code.upper()
     entry = next(
         (
             e
-            for e in marking.queue(who.bank, session_code, limit=None)
+            for e in marking.queue(bank, session_code, limit=None)
             if e["script"] == code and e["number"] == number
         ),
         None,
@@ -151,6 +134,30 @@ def marking_screen(
         "answer": None,
         "answer_note": ANSWERS_ON_PAPER,
     }
+
+
+@router.get("/marking/{session_code}/queue")
+def queue(
+    session_code: SessionCode,
+    who: Caller = Depends(need("marking.mark")),
+    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+) -> list[dict[str, Any]]:
+    """What you may mark now: scripts by 密封号 and item, with the item's marking points; never a candidate
+    and never another marker's marks."""
+    return marking.queue(who.bank, session_code, limit=limit)
+
+
+@router.get("/marking/{session_code}/scripts/{seal_code}/items/{number}")
+def marking_screen(
+    session_code: SessionCode,
+    seal_code: SealCode,
+    number: Number,
+    who: Caller = Depends(need("marking.mark")),
+) -> dict[str, Any]:
+    """What the marking screen needs for one item of one script in your queue: the 评分要点 (marking points
+    with their maximum points, from the sealed marking key) and the role you mark it as. The answer itself
+    is on the paper booklet: the bank holds no answer text of subjective items."""
+    return screen(who.bank, session_code, seal_code, number)
 
 
 # strict: a number, not "1" and not true

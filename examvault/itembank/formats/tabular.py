@@ -113,7 +113,10 @@ def decode_text(path: Path, data: bytes, encoding: str | None) -> str:
         except (UnicodeDecodeError, LookupError) as exc:
             raise _fail(path.name, "", "", f"cannot decode as {encoding}: {exc}") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _fail(path.name, "", "", "it starts as UTF-16 but is cut short or corrupt; save it again as UTF-8") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

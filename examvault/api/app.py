@@ -115,3 +115,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
 def write_openapi(path: Path) -> None:
     app = create_app("sqlite://")
     path.write_text(json.dumps(openapi_document(app), ensure_ascii=False, indent=1, sort_keys=True) + "\n", "utf-8")
+
+
+if __name__ == "__main__":  # python -m examvault.api.app: refresh docs/openapi.json
+    write_openapi(Path("docs/openapi.json"))

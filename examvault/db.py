@@ -126,10 +126,13 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("examvault_write") else "BEGIN")
 
 
-def open_engine(url: str, *, schema: str | None = None) -> Engine:
-    """Create an engine. `schema` (PostgreSQL only) isolates a bank in its own schema."""
+def open_engine(url: str, *, schema: str | None = None, pool_size: int | None = None) -> Engine:
+    """Create an engine. `schema` (PostgreSQL only) isolates a bank in its own schema; `pool_size` is for
+    the HTTP service, whose worker threads would otherwise open and close a connection per request."""
     kwargs: dict[str, Any] = {}
     backend = make_url(url).get_backend_name()
+    if backend == "postgresql" and pool_size:
+        kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
     if backend == "postgresql" and schema:
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     engine = create_engine(url, **kwargs)

@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from examvault.accounts.models import AuthToken, User
+from examvault.accounts.models import AuthToken, User, UserRole
 from examvault.accounts.service import audit, get_user
 from examvault.bank import Bank
 from examvault.db import utcnow
@@ -146,13 +146,13 @@ def authenticate(bank: Bank, token: str) -> Identity:
     with bank.transaction() as session:
         row = session.execute(
             select(AuthToken.id, AuthToken.kind, AuthToken.created_at, AuthToken.expires_at, AuthToken.last_used_at,
-                   AuthToken.revoked_at, User.username, User.active)
+                   AuthToken.revoked_at, AuthToken.user_id, User.username, User.active)
             .join(User, User.id == AuthToken.user_id)
             .where(AuthToken.token_hash == _digest(token))
         ).first()  # fmt: skip
         if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
             raise LoginFailed("the session has ended or the token is not valid: log in again")
-        roles = frozenset(get_user(session, row.username).roles)
+        roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == row.user_id)))
     expires = row.expires_at
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         values: dict[str, datetime] = {"last_used_at": now}

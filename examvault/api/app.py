@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from examvault import __version__
+from examvault import __version__, db
 from examvault.api import problems
 from examvault.api.server import Server
 from examvault.api.uploads import MAX_UPLOAD
@@ -80,7 +80,7 @@ def create_app(bank: Bank | str, *, secure_cookies: bool = True) -> FastAPI:
     from examvault.api.routers import ROUTERS
 
     if isinstance(bank, str):
-        bank = Bank.open(bank)
+        bank = Bank(db.open_engine(bank, pool_size=20))  # as many as the threads that serve requests
     # Uploads hold plaintext items and personal data: keep every part in memory (Starlette would spool
     # parts over 1 MiB to a temporary file), up to the size an upload may have at all.
     MultiPartParser.spool_max_size = MAX_UPLOAD

@@ -82,7 +82,9 @@ class Server:
             self._signers.clear()
 
     def user_bank(self, username: str) -> Bank:
-        return self.bank.as_actor(username, lambda _session: self.vault.keyring())
+        bank = self.bank.as_actor(username, lambda _session: self.vault.keyring())
+        bank._has_bank = True  # unsealing read this bank's keys: it exists, no need to inspect the schema per request
+        return bank
 
     def close(self) -> None:
         self.jobs.shutdown()

@@ -434,7 +434,10 @@ def search_items(
         q = _list_query(occupation, level, type, status, point)
         if code_prefix:
             like = code_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            q = q.where(or_(Item.code.like(like, escape="\\"), OutlineNode.code.like(like, escape="\\")))
+            # The point match as a subquery on the outline (a few hundred rows): an OR across the join
+            # would read and sort every item.
+            points = select(OutlineNode.id).where(OutlineNode.code.like(like, escape="\\"))
+            q = q.where(or_(Item.code.like(like, escape="\\"), Item.point_id.in_(points)))
         total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) if with_total else None
         return _meta_rows(session.execute(q.limit(limit).offset(offset))), total
 

@@ -21,6 +21,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     text = out.getvalue()
     demo = Path(result["directory"])
     packages = sorted(p.name for p in (demo / "packages").glob("*.evp"))
+    # Ready for the README's console walk-through: a password per user (owner-only), the level-4 blueprint stored.
+    passwords = demo / "CONSOLE-PASSWORDS.txt"
+    assert passwords.stat().st_mode & 0o077 == 0 and len(passwords.read_text("utf-8").splitlines()) == 12
+    assert "blueprint 6-31-01-03/4/theory/2026A v1 stored" in text
     assert packages == ["P2026-0001-A_marking-key_v1.evp", "P2026-0001-A_paper_v1.evp",
                         "P2026-0001-B_marking-key_v1.evp", "P2026-0001-B_paper_v1.evp",
                         "P2026-0002-A_marking-key_v1.evp", "P2026-0002-B_marking-key_v1.evp"]  # fmt: skip

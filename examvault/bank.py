@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from examvault import db
 from examvault.accounts.models import User
-from examvault.accounts.service import get_user, require
+from examvault.accounts.service import get_user, require, require_roles
 from examvault.crypto.keyring import Keyring
 from examvault.errors import ConfigurationError, UnlockError
 
@@ -31,6 +31,7 @@ class Bank:
     factory: sessionmaker[Session] = field(init=False)
     _keyring: Keyring | None = field(default=None, init=False, repr=False)
     _has_bank: bool = field(default=False, init=False, repr=False)
+    _roles: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.factory = db.session_factory(self.engine)
@@ -64,11 +65,20 @@ class Bank:
             self._keyring = self.unlocker(session)
         return self._keyring
 
-    def as_actor(self, name: str, unlocker: Unlocker | None) -> Bank:
-        """The same database handle acting for another user: the HTTP service makes one per request."""
+    def as_actor(self, name: str, unlocker: Unlocker | None, *, roles: frozenset[str] | None = None) -> Bank:
+        """The same database handle acting for another user: the HTTP service makes one per request, with
+        the roles it has just read while checking the request's token."""
         bank = copy.copy(self)
-        bank.actor_name, bank.unlocker, bank._keyring = name, unlocker, None
+        bank.actor_name, bank.unlocker, bank._keyring, bank._roles = name, unlocker, None, roles
         return bank
+
+    def permit(self, session: Session, permission: str) -> None:
+        """`actor(session, permission)` for read-only hot paths that need no `User` row: with roles already
+        known for this handle (an HTTP request), the check costs no query."""
+        if self._roles is None or not self.actor_name:
+            self.actor(session, permission)
+        else:
+            require_roles(self.actor_name, self._roles, permission)
 
     def forget_keys(self) -> None:
         self._keyring = None

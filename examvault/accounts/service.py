@@ -21,10 +21,14 @@ def get_user(session: Session, username: str) -> User:
 
 
 def require(user: User, permission: str) -> None:
-    if not allowed(user.roles, permission):
+    require_roles(user.username, user.roles, permission)
+
+
+def require_roles(username: str, roles: frozenset[str], permission: str) -> None:
+    if not allowed(roles, permission):
         need = ", ".join(sorted(PERMISSIONS[permission]))
-        have = ", ".join(sorted(user.roles)) or "no roles"
-        raise PermissionDenied(f"user {user.username!r} ({have}) may not do {permission}; it needs one of: {need}")
+        have = ", ".join(sorted(roles)) or "no roles"
+        raise PermissionDenied(f"user {username!r} ({have}) may not do {permission}; it needs one of: {need}")
 
 
 def add_user(session: Session, username: str, roles: Sequence[str], display_name: str = "") -> User:

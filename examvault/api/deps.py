@@ -16,7 +16,8 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from examvault.accounts.credentials import Identity, LoginFailed, authenticate
-from examvault.accounts.roles import PERMISSIONS, allowed
+from examvault.accounts.roles import PERMISSIONS
+from examvault.accounts.service import require_roles
 from examvault.api.server import Server
 from examvault.bank import Bank
 from examvault.errors import PermissionDenied
@@ -59,14 +60,17 @@ async def caller(request: Request) -> Caller:
     token, via_cookie = _token(request)
     if not token:
         raise LoginFailed("not logged in: send `Authorization: Bearer TOKEN` (POST /api/v1/auth/login gives one)")
-    identity = await run_in_threadpool(authenticate, server.bank, token)
+    identity = server.cached_identity(token)
+    if identity is None:
+        identity = await run_in_threadpool(authenticate, server.bank, token)
+        server.remember_identity(token, identity)
     if via_cookie and request.method not in SAFE_METHODS:
         given = request.headers.get(CSRF_HEADER, "")
         if not given and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             given = str((await request.form()).get("csrf", ""))
         if not server.csrf_ok(token, given):
             raise PermissionDenied("the console form is stale or forged (CSRF token missing or wrong); reload the page")
-    return Caller(identity, server.user_bank(identity.username), server, token, via_cookie)
+    return Caller(identity, server.user_bank(identity), server, token, via_cookie)
 
 
 def need(permission: str | None) -> Callable[..., Any]:
@@ -75,10 +79,8 @@ def need(permission: str | None) -> Callable[..., Any]:
         raise KeyError(permission)
 
     async def check(who: Caller = Depends(caller)) -> Caller:
-        if permission is not None and not allowed(who.identity.roles, permission):
-            have = ", ".join(sorted(who.identity.roles)) or "no roles"
-            need_roles = ", ".join(sorted(PERMISSIONS[permission]))
-            raise PermissionDenied(f"user {who.username!r} ({have}) may not do {permission}; it needs one of: {need_roles}")
+        if permission is not None:
+            require_roles(who.username, who.identity.roles, permission)
         return who
 
     check.permission = permission  # type: ignore[attr-defined]  # read by the role-matrix test and the docs

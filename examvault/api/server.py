@@ -14,11 +14,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from examvault.accounts.credentials import Identity
 from examvault.api.jobs import Jobs
 from examvault.api.vault import Vault
 from examvault.bank import Bank
 from examvault.crypto.signing import SigningKey
+from examvault.db import utcnow
 
+IDENTITY_TTL = 2.0  # seconds
 LOGIN_WINDOW = 300.0  # seconds
 LOGIN_ATTEMPTS = 20  # per client in the window: beyond it, 429 before the password is even hashed
 
@@ -54,6 +57,10 @@ class Server:
     _csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     _signers: dict[int, SigningKey] = field(default_factory=dict, repr=False)
     _signers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # token → (when read, identity): a token is looked up in the database at most once per IDENTITY_TTL
+    # seconds in this process. Logout, a new password and a revoked token clear it here at once; another
+    # instance sees them within IDENTITY_TTL.
+    _identities: dict[str, tuple[float, Identity]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.vault = Vault(self.bank)
@@ -73,6 +80,11 @@ class Server:
     def signer(self, token_id: int) -> SigningKey | None:
         return self._signers.get(token_id)
 
+    def end_session(self, token_id: int) -> None:
+        """After logout: the held signing key and the remembered identity go at once."""
+        self.drop_signer(token_id)
+        self.forget_identities(token_id=token_id)
+
     def drop_signer(self, token_id: int) -> None:
         with self._signers_lock:
             self._signers.pop(token_id, None)
@@ -81,8 +93,29 @@ class Server:
         with self._signers_lock:
             self._signers.clear()
 
-    def user_bank(self, username: str) -> Bank:
-        bank = self.bank.as_actor(username, lambda _session: self.vault.keyring())
+    def cached_identity(self, token: str) -> Identity | None:
+        hit = self._identities.get(token)
+        if hit is None:
+            return None
+        read_at, identity = hit
+        if time.monotonic() - read_at > IDENTITY_TTL or identity.expires_at <= utcnow():
+            self._identities.pop(token, None)
+            return None
+        return identity
+
+    def remember_identity(self, token: str, identity: Identity) -> None:
+        if len(self._identities) > 10_000:  # bounded: drop the oldest half
+            for key in sorted(self._identities, key=lambda k: self._identities[k][0])[:5_000]:
+                self._identities.pop(key, None)
+        self._identities[token] = (time.monotonic(), identity)
+
+    def forget_identities(self, *, username: str | None = None, token_id: int | None = None) -> None:
+        for key, (_t, ident) in list(self._identities.items()):
+            if ident.username == username or ident.token_id == token_id:
+                self._identities.pop(key, None)
+
+    def user_bank(self, identity: Identity) -> Bank:
+        bank = self.bank.as_actor(identity.username, lambda _session: self.vault.keyring(), roles=identity.roles)
         bank._has_bank = True  # unsealing read this bank's keys: it exists, no need to inspect the schema per request
         return bank
 

@@ -430,7 +430,7 @@ def search_items(
     if status and status not in domain.STATUSES:
         raise ValidationError(f"status: unknown {status!r}; statuses are {', '.join(domain.STATUSES)}")
     with bank.transaction() as session:
-        bank.actor(session, "item.list")
+        bank.permit(session, "item.list")
         q = _list_query(occupation, level, type, status, point)
         if code_prefix:
             like = code_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -189,7 +189,7 @@ def install(app: FastAPI) -> None:  # noqa: C901 — one function: the console's
     @app.post("/console/logout", include_in_schema=False)
     def logout(who: Caller = Depends(page(None))) -> RedirectResponse:
         credentials.logout(who.bank, who.identity.token_id)
-        who.server.drop_signer(who.identity.token_id)
+        who.server.end_session(who.identity.token_id)
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

@@ -98,7 +98,7 @@ def login(body: Login, request: Request) -> dict[str, Any]:
 @router.post("/auth/logout", tags=["auth"])
 def logout(response: Response, who: Caller = Depends(need(None))) -> dict[str, Any]:
     credentials.logout(who.bank, who.identity.token_id)
-    who.server.drop_signer(who.identity.token_id)
+    who.server.end_session(who.identity.token_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return {"logged_out": True}
 
@@ -128,6 +128,7 @@ def list_tokens(who: Caller = Depends(need(None))) -> list[dict[str, Any]]:
 @router.delete("/auth/tokens/{token_id}", tags=["auth"])
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], who: Caller = Depends(need(None))) -> dict[str, Any]:
     credentials.revoke_api_token(who.bank, token_id)
+    who.server.forget_identities(token_id=token_id)
     return {"revoked": token_id}
 
 
@@ -140,6 +141,7 @@ class Password(BaseModel):
 def set_password(body: Password, who: Caller = Depends(need(None))) -> dict[str, Any]:
     """Your own password, or (admins) anyone's. Ends that user's console sessions."""
     credentials.set_password(who.bank, body.username or who.username, body.password)
+    who.server.forget_identities(username=body.username or who.username)
     return {"username": body.username or who.username, "changed": True}
 
 

@@ -88,7 +88,8 @@ def _marking_points(item: DocItem) -> dict[str, list[float]]:
     if item.type not in domain.SUBJECTIVE_TYPES:
         return {}
     points = [float(p) for p in domain.rubric_points(item.analysis)]
-    return {"marking_points": points if points and abs(sum(points) - item.points) < 1e-9 else [float(item.points)]}
+    return {"marking_points": points if points and abs(sum(points) - item.points) < 1e-9 else [float(item.points)],
+            "rubric": item.analysis}  # the 评分要点 as written, for the marking screen
 
 
 def _key_json(doc: PaperDocument) -> bytes:

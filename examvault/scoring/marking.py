@@ -443,6 +443,22 @@ def queue(bank: Bank, session_code: str, *, limit: int | None = 100) -> list[dic
         return out
 
 
+def guide(bank: Bank, session_code: str, number: int) -> dict[str, Any]:
+    """The 参考答案 and 评分要点 of a subjective item, from the sealed marking key, for its own markers and
+    leader only: what they mark against. The read is audited."""
+    with bank.transaction(write=True) as session:
+        actor = bank.actor(session, "marking.mark")
+        exam = get_session(session, session_code)
+        mine = {(paper, n): it for (paper, n), it in _items(session, exam).items()
+                if n == number and (actor.username in it.markers or actor.username == it.leader)}  # fmt: skip
+        if not mine:
+            raise NotFoundError(f"item {number} of {session_code} is not assigned to {actor.username!r}")
+        paper = sorted(mine)[0][0]
+        entry = next(i for i in _subjective_items(session, bank, paper) if int(i["number"]) == number)
+        audit(session, actor, "marking.guide", "session", session_code, number=number, paper=paper)
+        return {"number": number, "answer": str(entry.get("answer", "")), "rubric": str(entry.get("rubric", ""))}
+
+
 def status(bank: Bank, session_code: str) -> dict[str, Any]:
     """Progress by item: settled, waiting for a first or second mark, for a third, for the leader.
     Codes and counts only."""

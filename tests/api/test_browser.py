@@ -163,7 +163,8 @@ def test_examiner_enters_marks_on_a_coded_script(scoring: Any, browser: Any, tmp
             text = shot(page, tmp_path, "08-queue", "已载入签名密钥", "待评", SEALS[1])
             assert not any(t in text for t in scoring.tickets.values())  # coded scripts only
             page.click(f"tr:has-text('{SEALS[1]}') >> a:has-text('评分')")
-            shot(page, tmp_path, "09-screen", f"密封号 {SEALS[1]}", "要点1", "要点2", "不显示考生信息")
+            shot(page, tmp_path, "09-screen", f"密封号 {SEALS[1]}", "要点1", "要点2", "不显示考生信息", "评分要点",
+                 "要点1（3分）：原理")  # the rubric as written, from the sealed marking key
             page.fill("input[name=point_1]", "2.5")
             page.fill("input[name=point_2]", "1")
             page.click("button:has-text('提交并签名')")

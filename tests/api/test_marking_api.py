@@ -140,6 +140,8 @@ def test_markers_mark_blind_through_http_with_their_held_keys_and_the_seal_opens
         "marking_points": [{"point": 1, "max": 3.0}, {"point": 2, "max": 2.0}],
         "answer": None,
         "answer_note": "",
+        # the 评分要点 as written, from the sealed marking key (its reference answer is empty in this fixture)
+        "reference": {"number": 18, "answer": "", "rubric": "要点1（3分）：原理；要点2（2分）：步骤。"},
     }
     problem(m1.get(f"{M}/scripts/99999/items/17"), 404, "not in your queue")
 

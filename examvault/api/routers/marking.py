@@ -133,7 +133,7 @@ def screen(bank: Any, session_code: str, seal_code: str, number: int) -> dict[st
         "marking_points": [{"point": k, "max": p} for k, p in enumerate(maxima, start=1)],
         "answer": None,
         "answer_note": ANSWERS_ON_PAPER,
-    }
+    } | {"reference": marking.guide(bank, session_code, number)}
 
 
 @router.get("/marking/{session_code}/queue")

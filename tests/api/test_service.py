@@ -182,3 +182,26 @@ def test_an_uploaded_item_file_never_reaches_the_disk(api: Api, tmp_path: Path, 
             assert marker.encode() not in path.read_bytes(), path
     bad = api.as_("cust").post("/api/v1/items/import", params={"wait": 30}, files={"file": ("题.exe", b"x", "application/octet-stream")})
     assert bad.status_code == 422 and "题.exe" in bad.json()["detail"]
+
+
+def test_item_plaintext_reaches_no_log_and_no_problem_document(api: Api, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Through the API and the console, an item's content goes to the custodian who asked, and nowhere
+    else: not to any logger (at DEBUG, uvicorn's and the app's included) and not into an error."""
+    import json
+    import logging
+
+    from tests.conftest import item_row
+
+    caplog.set_level(logging.DEBUG)
+    marker = "日志明文标记四一七"
+    rows = [item_row(题干=marker + "三相异步电动机采用Y-△降压启动时，启动电流是直接启动时的（　）。", 答案="A")]
+    cust = api.as_("cust")
+    code = cust.post("/api/v1/items/import", params={"wait": 30}, files={"file": ("题.json", json.dumps(rows, ensure_ascii=False).encode())}).json()["codes"][0]
+    shown = cust.get(f"/api/v1/items/{code}", params={"content": True})
+    assert marker in shown.json()["content"]["stem"]  # the custodian does see it
+    assert marker in cust.get(f"/console/items/{code}").text
+    refused = api.as_("sup").get(f"/api/v1/items/{code}", params={"content": True})
+    assert refused.status_code == 403 and marker not in refused.text
+    bad = cust.patch(f"/api/v1/items/{code}", json={"changes": {"答案": marker}})  # an invalid answer naming the text
+    assert bad.status_code == 422 and marker not in bad.text
+    assert marker not in caplog.text

@@ -88,7 +88,7 @@ def test_custodian_finds_an_item_assembles_previews_and_two_approvers_approve(ma
     from examvault.crypto.signing import SigningKey
     from examvault.itembank.service import import_items
     from tests.assembly.test_service import _blueprint, _items
-    from tests.conftest import write_json
+    from tests.conftest import item_row, write_json
 
     report = import_items(make_bank("cust"), write_json(tmp_path / "items.json", _items(3, {"判断": 30, "单选": 60, "多选": 15})),
                           activate=True)  # fmt: skip
@@ -113,6 +113,12 @@ def test_custodian_finds_an_item_assembles_previews_and_two_approvers_approve(ma
         page.fill("input[name=username]", "cust")
         page.fill("input[name=password]", PASSWORD)
         page.click("button:has-text('登录')")
+        upload = write_json(tmp_path / "新题.json", [item_row(题干="浏览器导入的新题：熔断器的主要作用是（　）。")])
+        page.goto(f"{base}/console/items")
+        page.set_input_files("input[name=file]", str(upload))
+        page.click("button:has-text('导入')")
+        page.wait_for_selector("text=完成：导入 1 道")
+        shot(page, tmp_path, "02-import", "完成：导入 1 道（单选 1）")
         page.goto(f"{base}/console/items?occupation=6-31-01-03&level=3&q={code[:-2]}")
         shot(page, tmp_path, "02-items", "鉴定要素细目表", "继电控制电路装调维修", code)
         page.click(f"a:has-text('{code}')")

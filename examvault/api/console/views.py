@@ -226,6 +226,45 @@ def install(app: FastAPI) -> None:  # noqa: C901 — one function: the console's
         return render(request, who, "items.html", rows=rows, total=total or 0, page=page_no, pages=max(1, -(-(total or 0) // size)),
                       tree=tree, filters=filters, occupations=occupations, error=error)  # fmt: skip
 
+    @app.post("/console/jobs/import", include_in_schema=False)
+    async def import_job(request: Request, who: Caller = Depends(page("item.write"))) -> Any:
+        from examvault.api.uploads import in_memory_file
+
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            return back("/console/items", error="请选择要导入的文件")
+        name, data = upload.filename or "upload", await upload.read()
+
+        def run(job: Any) -> Any:
+            with in_memory_file(name, data, allowed=(".xlsx", ".csv", ".json", ".docx")) as path:
+                return items.import_items(who.bank, path, progress=job.progress).as_json()
+
+        return await run_in_threadpool(long_action, who, "item.import", run, 0)
+
+    @app.get("/console/stats", include_in_schema=False, response_class=HTMLResponse)
+    def stats_page(request: Request, who: Caller = Depends(page("stats.read")), msg: str = "", err: str = "") -> HTMLResponse:
+        from examvault.stats import service as stats
+
+        papers = attempt(assembly.list_papers, who.bank)[0] or [] if allowed(who.identity.roles, "paper.list") else []
+        return render(request, who, "stats.html", reviews=stats.review_queue(who.bank),
+                      papers=[p for p in papers if p["status"] in ("sealed", "used")], message=msg[:300], error=err[:500])  # fmt: skip
+
+    @app.post("/console/jobs/stats", include_in_schema=False)
+    def stats_job(request: Request, who: Caller = Depends(page("stats.update")),
+                  paper: Annotated[str, Form(max_length=60)] = "") -> Any:  # fmt: skip
+        from examvault.stats import service as stats
+
+        return long_action(who, "stats.update", lambda job: stats.update_paper(who.bank, paper), 0)
+
+    @app.post("/console/stats/{code}/decide", include_in_schema=False)
+    def stats_decide(request: Request, code: str, who: Caller = Depends(page("stats.read")),
+                     decision: Annotated[str, Form(max_length=10)] = "", comment: Annotated[str, Form(max_length=400)] = "") -> RedirectResponse:  # fmt: skip
+        from examvault.stats import service as stats
+
+        done, error = attempt(stats.decide, who.bank, code, decision, comment=comment)
+        return back("/console/stats", error=error) if error else back("/console/stats", message=f"{code}：{'保留并重新启用' if decision == 'keep' else '停用'}")
+
     @app.get("/console/items/{code}", include_in_schema=False, response_class=HTMLResponse)
     def item_page(request: Request, code: str, who: Caller = Depends(page("item.list")),
                   msg: str = "", err: str = "") -> HTMLResponse:  # fmt: skip

@@ -30,6 +30,12 @@
     const form = ev.detail.form, result = ev.detail.result;
     if (form.dataset.then === "papers" && Array.isArray(result) && result.length) {
       location.href = "/console/papers/" + encodeURIComponent(result[0].code) + "?msg=" + encodeURIComponent("已组卷：" + result.map((p) => p.code).join("、"));
+    } else if (form.dataset.then === "import") {
+      const box = document.getElementById(form.dataset.job);
+      box.querySelector(".state").textContent = "完成：导入 " + result.imported + " 道（" + Object.entries(result.by_type || {}).map(([k, v]) => k + " " + v).join("，") + "）";
+    } else if (form.dataset.then === "stats") {
+      const out = document.getElementById("job-result");
+      out.hidden = false; out.textContent = JSON.stringify(result, null, 1).slice(0, 4000);
     } else if (form.dataset.then === "coverage") {
       renderCoverage(document.getElementById("coverage"), result);
     }

@@ -46,6 +46,11 @@ def pg_schema_url(base: str, schema: str) -> str:
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
+    yield from bank_url(tmp_path)
+
+
+def bank_url(tmp_path: Path) -> Iterator[str]:
+    """A SQLite file in `tmp_path`, or with EXAMVAULT_TEST_PG_URL a PostgreSQL schema of its own, dropped after."""
     if not PG_URL:
         yield f"sqlite:///{tmp_path / 'bank.db'}"
         return

@@ -401,14 +401,8 @@ def list_items(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Metadata only — never content, so every role that sees the bank may list it."""
-    if status and status not in domain.STATUSES:
-        raise ValidationError(f"unknown status {status!r}; statuses are {', '.join(domain.STATUSES)}")
-    with bank.transaction() as session:
-        bank.actor(session, "item.list")
-        q = _list_query(occupation, level, type, status, point)
-        if limit:
-            q = q.limit(limit)
-        return _meta_rows(session.execute(q))
+    rows, _total = search_items(bank, occupation=occupation, level=level, type=type, status=status, point=point, limit=limit)
+    return rows
 
 
 def search_items(
@@ -420,7 +414,7 @@ def search_items(
     status: str | None = None,
     point: str | None = None,
     code_prefix: str | None = None,
-    limit: int = 50,
+    limit: int | None = 50,
     offset: int = 0,
     with_total: bool = False,
 ) -> tuple[list[dict[str, Any]], int | None]:
@@ -439,7 +433,7 @@ def search_items(
             points = select(OutlineNode.id).where(OutlineNode.code.like(like, escape="\\"))
             q = q.where(or_(Item.code.like(like, escape="\\"), Item.point_id.in_(points)))
         total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) if with_total else None
-        return _meta_rows(session.execute(q.limit(limit).offset(offset))), total
+        return _meta_rows(session.execute(q.limit(limit).offset(offset) if limit else q.offset(offset))), total
 
 
 # ---------------------------------------------------------------- show / edit

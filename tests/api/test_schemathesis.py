@@ -6,7 +6,6 @@ on the latter)."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,9 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, text
 
 from examvault.accounts.roles import ROLES
-from tests.conftest import PASSPHRASE, PG_URL, pg_schema_url
+from tests.conftest import PASSPHRASE, bank_url
 
 # Operations that end the session or the seal the fuzzing runs under; test_service.py covers them.
 EXCLUDED = r"^/api/v1/(sys/seal|auth/logout|auth/password)$"
@@ -27,19 +25,7 @@ EXAMPLES = int(os.environ.get("EXAMVAULT_FUZZ_EXAMPLES", "12"))
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One bank for the whole module (named db_url so the PostgreSQL leg runs it too)."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'bank.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield pg_schema_url(PG_URL, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from bank_url(tmp_path_factory.mktemp("fuzz"))
 
 
 @pytest.fixture(scope="module")

@@ -80,6 +80,11 @@ class Server:
     def signer(self, token_id: int) -> SigningKey | None:
         return self._signers.get(token_id)
 
+    def seal(self, actor: str) -> None:
+        """Forget the root key and every signing key held for a session."""
+        self.forget_signers()
+        self.vault.seal(actor)
+
     def end_session(self, token_id: int) -> None:
         """After logout: the held signing key and the remembered identity go at once."""
         self.drop_signer(token_id)
@@ -123,5 +128,5 @@ class Server:
         self.jobs.shutdown()
         self.forget_signers()
         if not self.vault.sealed:
-            self.vault.seal("server:shutdown")
+            self.seal("server:shutdown")
         self.bank.close()

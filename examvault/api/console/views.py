@@ -196,8 +196,7 @@ def install(app: FastAPI) -> None:  # noqa: C901 — one function: the console's
 
     @app.post("/console/seal", include_in_schema=False)
     def seal(who: Caller = Depends(page("keys.manage"))) -> RedirectResponse:
-        who.server.vault.seal(who.username)
-        who.server.forget_signers()
+        who.server.seal(who.username)
         return RedirectResponse("/console/unseal", status_code=303)
 
     @app.get("/console", include_in_schema=False, response_class=HTMLResponse)

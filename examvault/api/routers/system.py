@@ -14,6 +14,7 @@ from examvault.accounts import admin, credentials
 from examvault.accounts.roles import ROLES
 from examvault.api.deps import SESSION_COOKIE, Caller, client_of, need, server_of
 from examvault.api.routers._common import Code, text
+from examvault.api.server import Server
 from examvault.errors import ExamvaultError, ValidationError
 
 router = APIRouter()
@@ -21,6 +22,15 @@ router = APIRouter()
 
 class TooManyAttempts(ExamvaultError):
     http_status = 429
+
+
+def throttled(request: Request, what: str) -> tuple[Server, str]:
+    """The server and the client's address, once the client is within its attempts at `what`."""
+    server, client = server_of(request), client_of(request)
+    wait = server.logins.allow(f"{what}:{client}")
+    if wait:
+        raise TooManyAttempts(f"too many {what} attempts from this client; try again in {int(wait) + 1} s")
+    return server, client
 
 
 @router.get("/sys/health", tags=["sys"])
@@ -61,10 +71,7 @@ class Unseal(BaseModel):
 @router.post("/sys/unseal", tags=["sys"])
 def unseal(body: Unseal, request: Request) -> dict[str, Any]:
     """One custodian's share (k of them unseal), or the passphrase. Never logged; audited by index."""
-    server, client = server_of(request), client_of(request)
-    wait = server.logins.allow(f"unseal:{client}")
-    if wait:
-        raise TooManyAttempts(f"too many unseal attempts from this client; try again in {int(wait) + 1} s")
+    server, client = throttled(request, "unseal")
     if body.share is not None:
         return server.vault.submit_share(body.share, client=client)
     assert body.passphrase is not None
@@ -74,8 +81,7 @@ def unseal(body: Unseal, request: Request) -> dict[str, Any]:
 @router.post("/sys/seal", tags=["sys"])
 def seal(who: Caller = Depends(need("keys.manage"))) -> dict[str, Any]:
     """Forget the root key: the server answers only status and unseal until unsealed again."""
-    who.server.vault.seal(who.username)
-    who.server.forget_signers()
+    who.server.seal(who.username)
     return who.server.vault.status()
 
 
@@ -87,10 +93,7 @@ class Login(BaseModel):
 @router.post("/auth/login", tags=["auth"])
 def login(body: Login, request: Request) -> dict[str, Any]:
     """A session token (30 minutes idle, 8 hours at most). Five wrong passwords lock the account 15 minutes."""
-    server, client = server_of(request), client_of(request)
-    wait = server.logins.allow(f"login:{client}")
-    if wait:
-        raise TooManyAttempts(f"too many login attempts from this client; try again in {int(wait) + 1} s")
+    server, client = throttled(request, "login")
     token, expires = credentials.login(server.bank, body.username, body.password, client=client)
     return {"token": token, "expires_at": expires.isoformat()}
 

@@ -22,6 +22,11 @@ def text(max_length: int, min_length: int = 0) -> Any:
     return Annotated[str, StringConstraints(max_length=max_length, min_length=min_length, pattern=NO_NUL)]
 
 
+def query_text(max_length: int) -> Any:
+    """A text query parameter: bounded, no NUL."""
+    return Query(max_length=max_length, pattern=NO_NUL)
+
+
 Code = text(80, 1)
 Ref = text(200, 1)
 Note = text(2000)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from examvault.api.deps import Caller, need
-from examvault.api.routers._common import Code, Note, Ref, Wait, download, long_action, zipped
+from examvault.api.routers._common import Code, Note, Ref, Wait, download, long_action, query_text, zipped
 from examvault.api.uploads import in_memory_file
 from examvault.assembly import service as assembly
 from examvault.crypto.signing import SigningKey
@@ -26,7 +26,7 @@ from examvault.itembank import service as items
 router = APIRouter()
 ItemCode = Annotated[str, Path(max_length=80, pattern=r"^[^\x00/]+$")]
 PaperRef = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$")]
-Q = lambda n: Query(max_length=n, pattern=r"^[^\x00]*$")  # noqa: E731
+Q = query_text
 Upload = Annotated[UploadFile, File(description="the file, as a custodian would bring it")]
 
 

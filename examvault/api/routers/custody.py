@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from examvault.api.deps import Caller, need
-from examvault.api.routers._common import text
+from examvault.api.routers._common import query_text, text
 from examvault.crypto.signing import VerifyKey
 from examvault.custody import service as custody
 from examvault.errors import IntegrityError
 
 router = APIRouter(tags=["custody"])
-Q = lambda n: Query(max_length=n, pattern=r"^[^\x00]*$")  # noqa: E731
+Q = query_text
 
 
 @router.get("/custody/events")

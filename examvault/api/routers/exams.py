@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from examvault.api.deps import Caller, need
-from examvault.api.routers._common import Wait, download, long_action, text, zipped
+from examvault.api.routers._common import Wait, download, long_action, query_text, text, zipped
 from examvault.api.uploads import in_memory_file
 from examvault.crypto.signing import VerifyKey
 from examvault.db import beijing_today
@@ -52,7 +52,7 @@ CertNumber = Annotated[
 ]
 StaffCode = Annotated[str, Path(max_length=30, pattern=_NO_NUL_OR_SLASH)]
 Year = Annotated[int, Path(ge=2000, le=2100)]
-Q = lambda n: Query(max_length=n, pattern=r"^[^\x00]*$")  # noqa: E731
+Q = query_text
 Upload = Annotated[
     UploadFile, File(description="the file (xlsx, csv or json); held in memory only, never on disk")
 ]

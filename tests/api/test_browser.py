@@ -141,7 +141,7 @@ def test_custodian_finds_an_item_assembles_previews_and_two_approvers_approve(ma
             a.click("button:has-text('审批通过')")
             shot(a, tmp_path, f"06-approve-{name}", f"已批准（{n}/2）")
         page.goto(f"{base}/console/papers/{paper}")
-        shot(page, tmp_path, "07-approved", "已批准", "appr、appr2", "paper.approved")
+        shot(page, tmp_path, "07-approved", "已批准", "appr、appr2", "审批（paper.approved）")
         # The custodian who assembled it may not approve: the page does not even offer it.
         assert page.locator("button:has-text('审批通过')").count() == 0
 

@@ -44,6 +44,12 @@ LOGIN_CSRF = "ev_login_csrf"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 STATUS_ZH = {"draft": "草稿", "submitted": "待审", "reviewed": "已审", "active": "在用", "suspended": "暂停", "retired": "停用",
              "approved": "已批准", "sealed": "已封装", "used": "已使用", "archived": "已归档"}  # fmt: skip
+EVENT_ZH = {"paper.assembled": "组卷", "paper.approved": "审批", "paper.rendered": "排版输出", "package.sealed": "封装",
+            "package.exported": "封装包导出", "printer.received": "印刷厂签收", "printer.printed": "印刷",
+            "printer.spoiled-destroyed": "废页销毁", "printer.packed": "装袋密封", "exam.dispatched": "交运",
+            "exam.site-received": "考点签收", "exam.opened": "启封", "exam.collected": "收卷", "exam.returned": "回收交接",
+            "paper.marked": "阅卷", "paper.archived": "归档", "paper.destroyed": "销毁", "release.share-presented": "提交启封份额",
+            "release.opened": "电子试卷启封"}  # fmt: skip
 ROLE_ZH = {"custodian": "题库管理员", "author": "命题人", "reviewer": "审核人", "approver": "审批人", "assembler": "组卷人",
            "printer": "印刷厂", "examiner": "考评员", "exam_admin": "考务", "supervisor": "质量督导", "admin": "系统管理员"}  # fmt: skip
 
@@ -62,6 +68,7 @@ def _local(value: Any) -> str:
 templates.env.filters["local"] = _local
 templates.env.filters["zh"] = lambda s: STATUS_ZH.get(s, s)
 templates.env.globals["ROLE_ZH"] = ROLE_ZH
+templates.env.filters["event"] = lambda t: f"{EVENT_ZH[t]}（{t}）" if t in EVENT_ZH else t
 templates.env.globals["LETTERS"] = OPTION_LETTERS
 
 

@@ -37,6 +37,9 @@ class RateLimiter:
         """0 if allowed now, else the seconds until it will be."""
         now = time.monotonic()
         with self._lock:
+            if len(self._hits) > 10_000:  # bounded: forget clients quiet for a whole window
+                for stale in [k for k, h in self._hits.items() if not h or now - h[-1] > self.window]:
+                    del self._hits[stale]
             hits = self._hits.setdefault(key, deque())
             while hits and now - hits[0] > self.window:
                 hits.popleft()

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from examvault.accounts import admin, credentials
 from examvault.accounts.roles import allowed
-from examvault.api.deps import SESSION_COOKIE, Caller, client_of, need, server_of
+from examvault.api.deps import SESSION_COOKIE, Caller, caller, client_of, need, server_of
 from examvault.api.routers._common import download, long_action, zipped
 from examvault.assembly import service as assembly
 from examvault.crypto.signing import SigningKey
@@ -83,18 +83,12 @@ def page(permission: str | None) -> Any:
 
     async def dep(request: Request) -> Caller:
         try:
-            return await check(await _caller(request))
+            return await check(await caller(request))
         except credentials.LoginFailed:
             raise LoginRequired(str(request.url.path)) from None
 
     dep.permission = permission  # type: ignore[attr-defined]
     return dep
-
-
-async def _caller(request: Request) -> Caller:
-    from examvault.api.deps import caller
-
-    return await caller(request)
 
 
 def render(request: Request, who: Caller | None, name: str, http_status: int = 200, **context: Any) -> HTMLResponse:

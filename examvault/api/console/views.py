@@ -269,7 +269,9 @@ def install(app: FastAPI) -> None:  # noqa: C901 — one function: the console's
     def item_page(request: Request, code: str, who: Caller = Depends(page("item.list")),
                   msg: str = "", err: str = "") -> HTMLResponse:  # fmt: skip
         shown, error = attempt(items.show_item, who.bank, code, with_content=allowed(who.identity.roles, "item.read"))
-        return render(request, who, "item.html", item=shown, code=code, message=msg[:300], error=error or err[:500],
+        moves = [action for action, rule in items.TRANSITIONS.items()
+                 if shown and shown["status"] in rule.sources and allowed(who.identity.roles, rule.permission)]  # fmt: skip
+        return render(request, who, "item.html", item=shown, code=code, moves=moves, message=msg[:300], error=error or err[:500],
                       http_status=404 if shown is None else 200)  # fmt: skip
 
     @app.post("/console/items/{code}/edit", include_in_schema=False)

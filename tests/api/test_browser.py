@@ -20,10 +20,14 @@ import pytest
 from examvault.accounts.service import add_user
 from examvault.bank import Bank
 from tests.api.conftest import PASSWORD, give_passwords
-from tests.conftest import PASSPHRASE
+from tests.conftest import PASSPHRASE, PG_URL
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
+    # The pages are the same on both databases: the SQLite leg drives the browser; tests/api covers PostgreSQL.
+    pytest.mark.skipif(bool(PG_URL), reason="the browser tests run on the SQLite leg"),
+]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
 KEY_PASS = "审批签名口令-browser"

@@ -39,6 +39,19 @@ _SEALED_BODY = json.dumps({"type": "urn:examvault:problem:Sealed", "title": "sea
                            "detail": "the server is sealed: only status and unseal answer until custodians unseal it"}).encode()  # fmt: skip
 
 
+MAX_BODY = MAX_UPLOAD + 1024 * 1024  # uploads are held in memory: a bound on every request body
+_TOO_LARGE = json.dumps({"type": "urn:examvault:problem:413", "title": "too large", "status": 413,
+                         "detail": f"the request body is over {MAX_BODY} bytes; uploads may have {MAX_UPLOAD}"}).encode()  # fmt: skip
+
+
+async def _answer(send: Send, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
+    """A problem document straight from the guard, before the app reads anything."""
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()), *extra,
+        *SECURITY_HEADERS]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
 class Guard:
     """Pure ASGI (no per-request task switch): the sealed gate and the headers on every answer."""
 
@@ -54,11 +67,22 @@ class Guard:
                 await send({"type": "http.response.start", "status": 303,
                             "headers": [(b"location", b"/console/unseal"), *SECURITY_HEADERS]})  # fmt: skip
                 return await send({"type": "http.response.body", "body": b""})
-            await send({"type": "http.response.start", "status": 503, "headers": [
-                (b"content-type", b"application/problem+json"), (b"content-length", str(len(_SEALED_BODY)).encode()),
-                (b"retry-after", b"60"), *SECURITY_HEADERS]})  # fmt: skip
-            return await send({"type": "http.response.body", "body": _SEALED_BODY})
+            return await _answer(send, 503, _SEALED_BODY, (b"retry-after", b"60"))
+        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > MAX_BODY:
+            return await _answer(send, 413, _TOO_LARGE)
         secure = scope.get("scheme") == "https"
+        received = 0
+
+        async def bounded() -> Message:
+            """A body sent without a length is cut off (as a disconnect) once it passes the bound."""
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY:
+                    return {"type": "http.disconnect"}
+            return message
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -72,7 +96,7 @@ class Guard:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, bounded, with_headers)
 
 
 def create_app(bank: Bank | str, *, secure_cookies: bool = True) -> FastAPI:

@@ -205,3 +205,12 @@ def test_item_plaintext_reaches_no_log_and_no_problem_document(api: Api, tmp_pat
     bad = cust.patch(f"/api/v1/items/{code}", json={"changes": {"答案": marker}})  # an invalid answer naming the text
     assert bad.status_code == 422 and marker not in bad.text
     assert marker not in caplog.text
+
+
+def test_a_body_beyond_the_upload_limit_is_refused_unread(api: Api) -> None:
+    from examvault.api.uploads import MAX_UPLOAD
+
+    big = b"0" * (MAX_UPLOAD + 2 * 1024 * 1024)
+    r = api.as_("cust").post("/api/v1/items/import", files={"file": ("题.json", big, "application/json")})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert api.as_("cust").get("/api/v1/items", params={"total": True}).json()["total"] == 0

@@ -39,6 +39,11 @@ USERS = {
 }
 
 
+# A long command-line walk-through: the CLI is a thin face, so the SQLite leg runs it and the service
+# functions under it are tested on PostgreSQL by their own tests (this keeps the two legs within CI's time).
+cli_walkthrough = pytest.mark.skipif(bool(PG_URL), reason="a CLI walk-through: the SQLite leg runs it; its services run on PostgreSQL in their own tests")
+
+
 def pg_schema_url(base: str, schema: str) -> str:
     sep = "&" if "?" in base else "?"
     # synchronous_commit off: a test database need not wait for the disk at each commit (a crash loses only

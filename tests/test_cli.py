@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSPHRASE, outline_rows, sample_items, write_json
+from tests.conftest import PASSPHRASE, cli_walkthrough, outline_rows, sample_items, write_json
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, *, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -145,6 +145,7 @@ def test_change_passphrase(cli_env: dict[str, str], tmp_path: Path) -> None:
     run(["item", "import", str(tmp_path / "i.json")], cli_env | {"EXAMVAULT_PASSPHRASE": "another passphrase 2026"}, tmp_path)
 
 
+@cli_walkthrough
 def test_blueprint_and_paper_commands(cli_env: dict[str, str], tmp_path: Path) -> None:
     import yaml
 

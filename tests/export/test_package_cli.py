@@ -19,6 +19,7 @@ from examvault.crypto.parties import add_party
 from examvault.crypto.signing import SigningKey, VerifyKey
 from examvault.custody.service import append_statement, list_events
 from examvault.errors import UnlockError
+from tests.conftest import cli_walkthrough
 from tests.export.test_sealing import Sealable, sealable  # noqa: F401 - the fixture
 
 SIGN_PASSPHRASE = "printer-9 passphrase 印刷"
@@ -83,6 +84,7 @@ def test_keys_new_writes_two_private_and_two_public_files(tmp_path: Path) -> Non
     assert not (tmp_path / "other").exists() or not any((tmp_path / "other").iterdir())
 
 
+@cli_walkthrough
 def test_package_verify_open_and_receipt_from_the_command_line(sealable: Sealable, tmp_path: Path) -> None:  # noqa: F811
     s = sealable
     env = _env(tmp_path, EXAMVAULT_SIGN_PASSPHRASE=SIGN_PASSPHRASE)

@@ -25,7 +25,7 @@ from examvault.crypto.signing import VerifyKey
 from examvault.errors import ConflictError
 from examvault.registration.sittings import luhn, ticket_number, ticket_problem
 from examvault.registration.tickets import verify_ticket
-from tests.conftest import OCC, PASSPHRASE
+from tests.conftest import OCC, PASSPHRASE, cli_walkthrough
 from tests.registration.conftest import EXAM_DATE, JPEG, YEAR, id_number, person, write_form, write_plan
 
 SESSION = f"{YEAR}-05-电工-3"
@@ -91,6 +91,7 @@ def cli_env(make_bank: Callable[..., Bank], db_url: str, tmp_path: Path) -> dict
     return env
 
 
+@cli_walkthrough
 def test_from_registration_to_the_door(cli_env: dict[str, str], tmp_path: Path) -> None:
     env, here = cli_env, tmp_path
 

@@ -40,7 +40,7 @@ from examvault.staff.badges import (
     verify_badge,
 )
 from examvault.staff.service import assign, record_sanction, set_status, unassign
-from tests.conftest import PASSPHRASE
+from tests.conftest import PASSPHRASE, cli_walkthrough
 from tests.staff.conftest import EXAM_DATE, SESSION, Sitting
 
 ON_DUTY = ["JK1", "JK2", "KP1", "KP2", "KP3"]
@@ -433,6 +433,7 @@ def _one_line_error(p: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+@cli_walkthrough
 def test_cli_badge_revocations_and_offline_verify(sitting: Sitting, db_url: str, tmp_path: Path) -> None:
     _on_duty(sitting)
     work = tmp_path / "cli"

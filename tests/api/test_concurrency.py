@@ -1,4 +1,5 @@
-"""Concurrent requests against PostgreSQL: approvals, exposure counts and custody appends stay right when
+"""Concurrent requests against PostgreSQL: approvals, exposure counts, custody appends (each approval appends
+an event) and checkpoints stay right when
 many arrive at once (row locks in the service functions). SQLite serialises every writer, so these
 run on the PostgreSQL leg."""
 
@@ -67,12 +68,12 @@ def test_the_same_approver_twice_at_once_approves_once(api: Api, tmp_path: Path)
     assert api.as_("cust").get(f"/api/v1/papers/{paper['code']}").json()["approvals"] == ["appr"]
 
 
-def test_concurrent_custody_appends_keep_one_consistent_log(api: Api, tmp_path: Path) -> None:
+def test_concurrent_checkpoints_keep_one_consistent_log(api: Api, tmp_path: Path) -> None:
     _paper(api, tmp_path)
     clients = _clients(api, ["cust", "kaowu"]) * 6
     with ThreadPoolExecutor(len(clients)) as pool:
         codes = list(pool.map(lambda c: c.post("/api/v1/custody/checkpoint").status_code, clients))
     assert codes == [200] * len(clients)
     events = api.as_("cust").get("/api/v1/custody/events", params={"limit": 5000}).json()
-    assert [e["seq"] for e in events] == list(range(len(events)))  # no gap, no duplicate
+    assert [e["seq"] for e in events] == list(range(len(events)))  # no gap, no duplicate (appends race in the approvals test)
     assert api.as_("sup").post("/api/v1/custody/verify", json={}).json()["ok"] is True
